@@ -1,0 +1,34 @@
+# Two entry points that work on a fresh machine with only Python >= 3.11:
+#   make demo   -- create .venv, install, simulate the built-in default scenario
+#   make test   -- create .venv, install with test extras, lint and run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench data clean-venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/trackers simulate hokkaido-2023
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+data: $(STAMP)
+	$(BIN)/trackers data generate
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/simulate_speed.py
+
+clean-venv:
+	rm -rf $(VENV)
