@@ -1,0 +1,1 @@
+"""Package data: map outline (Natural Earth, public domain)."""
