@@ -153,7 +153,11 @@ class Flight:
         raise KeyError(f"no object {object_id!r}; have {[o.id for o in self.objects]}")
 
     def write_truth_csv(self, path: str | Path) -> None:
-        """Write every object's samples to one CSV (long format, one row per object-sample)."""
+        """Write every object's samples to one CSV (long format, one row per object-sample).
+
+        Fixed-point formatting: positions to 0.1 mm, velocities/accelerations to 1e-6,
+        angles to 1e-9 deg (~0.1 mm), times to 1 us.
+        """
         cols = ["object", "role", "t_s", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
                 "ax_mps2", "ay_mps2", "az_mps2", "lat_deg", "lon_deg", "alt_m", "phase",
                 "mass_kg", "beta_kgpm2"]  # fmt: skip
@@ -164,10 +168,11 @@ class Flight:
                 lat, lon = np.degrees(o.lat), np.degrees(o.lon)
                 for k in range(len(o.t)):
                     w.writerow(
-                        [o.id, o.role, repr(float(o.t[k]))]
-                        + [repr(float(x)) for x in (*o.r[k], *o.v[k], *o.a[k])]
-                        + [repr(float(lat[k])), repr(float(lon[k])), repr(float(o.alt[k]))]
-                        + [str(o.phase[k]), repr(float(o.mass[k])), repr(float(o.beta[k]))]
+                        [o.id, o.role, f"{o.t[k]:.6f}"]
+                        + [f"{x:.4f}" for x in o.r[k]]
+                        + [f"{x:.6f}" for x in (*o.v[k], *o.a[k])]
+                        + [f"{lat[k]:.9f}", f"{lon[k]:.9f}", f"{o.alt[k]:.4f}"]
+                        + [str(o.phase[k]), f"{o.mass[k]:.4f}", f"{o.beta[k]:.8g}"]
                     )
 
     def write_events_csv(self, path: str | Path) -> None:
@@ -176,4 +181,4 @@ class Flight:
             w = csv.writer(fh)
             w.writerow(["t_s", "object", "kind", "detail"])
             for e in self.events:
-                w.writerow([repr(float(e.t_s)), e.object, e.kind, e.detail])
+                w.writerow([f"{e.t_s:.6f}", e.object, e.kind, e.detail])
