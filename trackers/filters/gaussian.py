@@ -1,0 +1,176 @@
+"""Gaussian beliefs and the Kalman algebra shared by every Gaussian filter (KF/EKF/UKF/CKF).
+
+A belief is ``Gaussian(mean (..., n), cov (..., n, n))``; the leading axes ``...`` are Monte
+Carlo runs (and/or IMM modes). Every function here acts on all of them in one call.
+
+The filters differ only in how they obtain the predicted moments; the update is common:
+
+    innovation    nu = z - zhat                     (angle components wrapped to (-pi, pi])
+    innovation covariance   S = H P H' + R          (EKF/KF)  or  sum_i Wc_i dz_i dz_i' + R (UKF)
+    cross covariance        C = P H'                (EKF/KF)  or  sum_i Wc_i dx_i dz_i'     (UKF)
+    gain          K = C S^-1
+    mean          x+ = x + K nu
+    covariance    P+ = (I - K H) P (I - K H)' + K R K'      (Joseph form, when H is known)
+                  P+ = P - K S K'                           (sigma-point filters)
+    NIS           nis = nu' S^-1 nu                 ~ chi2(m) for a consistent filter
+    log-likelihood  loglik = -0.5 (nis + log det(2 pi S))
+
+The Joseph form keeps P+ symmetric positive semi-definite under round-off and is exact for
+any gain (Bar-Shalom, Li & Kirubarajan 2001, eq. 5.2.3-18); P+ is symmetrised afterwards.
+S^-1 and log det S come from the closed-form routines of :mod:`linalg_small` (m <= 4).
+
+Missed detections: a run whose ``z`` contains NaN keeps its prior belief; its ``StepInfo``
+has ``innovation = nan``, ``S`` = the predicted S, ``nis = nan`` and ``loglik = 0``.
+
+References
+----------
+Y. Bar-Shalom, X. R. Li, T. Kirubarajan, *Estimation with Applications to Tracking and
+Navigation*, Wiley 2001, §5.2 (KF), §10.3 (EKF).
+S. J. Julier, J. K. Uhlmann, "Unscented filtering and nonlinear estimation", Proc. IEEE 92(3),
+2004 (UKF).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from trackers.filters.linalg_small import inv_spd, quad_form, symmetrize
+
+__all__ = [
+    "LOG_2PI",
+    "Gaussian",
+    "StepInfo",
+    "kalman_update",
+    "linear_predict",
+    "missed_mask",
+]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class Gaussian(NamedTuple):
+    """Gaussian belief N(mean, cov).
+
+    Attributes
+    ----------
+    mean : (..., n) array
+        State mean (SI units of the model's state).
+    cov : (..., n, n) array
+        State covariance, symmetric positive semi-definite.
+    """
+
+    mean: NDArray
+    cov: NDArray
+
+    @property
+    def ndim_state(self) -> int:
+        """State dimension n."""
+        return int(np.shape(self.mean)[-1])
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Leading (Monte Carlo / mode) axes ``...``."""
+        return tuple(np.shape(self.mean)[:-1])
+
+
+class StepInfo(NamedTuple):
+    """Diagnostics of one measurement update.
+
+    Attributes
+    ----------
+    innovation : (..., m) array
+        nu = z - zhat (angles wrapped); NaN for a missed detection.
+    S : (..., m, m) array
+        Innovation covariance.
+    nis : (...) array
+        Normalised innovation squared nu' S^-1 nu; NaN for a missed detection.
+    loglik : (...) array
+        log N(nu; 0, S) = -0.5 (nis + log det(2 pi S)); 0 for a missed detection.
+    """
+
+    innovation: NDArray
+    S: NDArray
+    nis: NDArray
+    loglik: NDArray
+
+
+def missed_mask(z: NDArray) -> NDArray:
+    """True where a run's measurement is missing (any NaN component), shape ``(...)``."""
+    return np.any(np.isnan(z), axis=-1)
+
+
+def linear_predict(mean_pred: NDArray, cov: NDArray, F: NDArray, Q: NDArray) -> Gaussian:
+    """Predicted Gaussian for a linear(ised) transition.
+
+    x- = f(x) (given as ``mean_pred``, ``(..., n)``; F x for a linear model),
+    P- = F P F' + Q, symmetrised. ``F`` is ``(..., n, n)`` or ``(n, n)``, ``Q`` likewise.
+    """
+    P = F @ cov @ np.swapaxes(F, -1, -2) + Q
+    return Gaussian(np.asarray(mean_pred, dtype=float), symmetrize(P))
+
+
+def kalman_update(
+    prior: Gaussian,
+    innovation: NDArray,
+    S: NDArray,
+    cross: NDArray,
+    *,
+    H: NDArray | None = None,
+    R: NDArray | None = None,
+    missed: NDArray | None = None,
+) -> tuple[Gaussian, StepInfo]:
+    """Gaussian measurement update from innovation moments (all filters).
+
+    Parameters
+    ----------
+    prior : Gaussian
+        Predicted belief, mean ``(..., n)``, cov ``(..., n, n)``.
+    innovation : (..., m) array
+        nu = z - zhat with angles wrapped. Entries of missed runs may be anything (NaN).
+    S : (..., m, m) array
+        Innovation covariance (R included).
+    cross : (..., n, m) array
+        State-measurement cross covariance C (P H' for a linearised model).
+    H, R : arrays, optional
+        If both are given the covariance uses the Joseph form
+        P+ = (I - K H) P (I - K H)' + K R K'; otherwise P+ = P - K S K'.
+    missed : (...) bool array, optional
+        Runs without a detection: belief unchanged, nis NaN, loglik 0.
+
+    Returns
+    -------
+    (Gaussian, StepInfo)
+    """
+    x, P = prior.mean, prior.cov
+    m = innovation.shape[-1]
+    if missed is None:
+        missed = missed_mask(innovation)
+    any_missed = bool(np.any(missed))
+    nu = np.where(missed[..., None], 0.0, innovation) if any_missed else innovation
+    Sinv, logdet = inv_spd(S)
+    # K = C S^-1
+    K = cross @ Sinv
+    # x+ = x + K nu
+    mean = x + np.einsum("...ij,...j->...i", K, nu)
+    if H is not None and R is not None:
+        # P+ = (I - K H) P (I - K H)' + K R K'   (Joseph form)
+        n = x.shape[-1]
+        A = np.eye(n) - K @ H
+        cov = A @ P @ np.swapaxes(A, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    else:
+        # P+ = P - K S K'
+        cov = P - K @ S @ np.swapaxes(K, -1, -2)
+    cov = symmetrize(cov)
+    # nis = nu' S^-1 nu ;  loglik = -0.5 (nis + log det S + m log 2 pi)
+    nis = quad_form(nu, Sinv)
+    loglik = -0.5 * (nis + logdet + m * LOG_2PI)
+    if any_missed:
+        mean = np.where(missed[..., None], x, mean)
+        cov = np.where(missed[..., None, None], P, cov)
+        nis = np.where(missed, np.nan, nis)
+        loglik = np.where(missed, 0.0, loglik)
+        innovation = np.where(missed[..., None], np.nan, innovation)
+    return Gaussian(mean, cov), StepInfo(innovation, S, nis, loglik)

@@ -1,0 +1,213 @@
+"""Batched linear algebra for the tiny matrices of tracking filters.
+
+``np.linalg.inv/solve/cholesky`` on a stack of 3x3 matrices costs ~0.4 µs per stack element
+(LAPACK call overhead per matrix) and dominates a batched filter step (DESIGN.md "Speed").
+The routines here are written out element by element over the leading batch axes, so each
+line is one vectorised NumPy operation over all Monte Carlo runs:
+
+- :func:`inv_spd` — inverse and log-determinant of a symmetric positive-definite matrix.
+  Closed form (adjugate / Schur complement) for m <= 4, ``np.linalg`` beyond.
+- :func:`cholesky_lower` — lower Cholesky factor L with L L' = P (Cholesky–Banachiewicz,
+  loops over the n(n+1)/2 entries, each vectorised over the batch).
+- :func:`symmetrize` — (P + P') / 2.
+
+A matrix that is not positive definite gives NaN entries (not an exception): inside the hot
+loop one bad run must not stop the other thousands; the runner reports NaN statistics for it.
+
+References
+----------
+G. H. Golub, C. F. Van Loan, *Matrix Computations*, 4th ed., 2013, §4.2 (Cholesky), §3.2
+(block / Schur-complement inverse).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["cholesky_lower", "inv_spd", "quad_form", "symmetrize"]
+
+#: Largest dimension handled by the closed-form inverse.
+CLOSED_FORM_MAX = 4
+
+
+def symmetrize(P: NDArray) -> NDArray:
+    """(P + P^T) / 2 over the last two axes, ``(..., n, n)``."""
+    return 0.5 * (P + np.swapaxes(P, -1, -2))
+
+
+def _inv1(S: NDArray) -> tuple[NDArray, NDArray]:
+    d = S[..., 0, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = (1.0 / d)[..., None, None]
+        logdet = np.log(np.where(d > 0, d, np.nan))
+    return inv, logdet
+
+
+def _fill(shape: tuple[int, ...], m: int, entries: dict[tuple[int, int], NDArray]) -> NDArray:
+    """Assemble a symmetric (..., m, m) array from its upper-triangle entries."""
+    out = np.empty((*shape, m, m))
+    for (i, j), v in entries.items():
+        out[..., i, j] = v
+        if i != j:
+            out[..., j, i] = v
+    return out
+
+
+def _inv2(S: NDArray) -> tuple[NDArray, NDArray]:
+    # inv [[a, b], [b, d]] = [[d, -b], [-b, a]] / (a d - b^2)
+    a, b, d = S[..., 0, 0], 0.5 * (S[..., 0, 1] + S[..., 1, 0]), S[..., 1, 1]
+    det = a * d - b * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = 1.0 / det
+        inv = _fill(det.shape, 2, {(0, 0): d * r, (0, 1): -b * r, (1, 1): a * r})
+        logdet = np.log(np.where((det > 0) & (a > 0), det, np.nan))
+    return inv, logdet
+
+
+def _inv3(S: NDArray) -> tuple[NDArray, NDArray]:
+    # Symmetric 3x3 [[a, b, c], [b, d, e], [c, e, f]]; inverse = adj(S) / det(S),
+    # adj entries are the cofactors: A = d f - e^2, B = c e - b f, C = b e - c d,
+    # D = a f - c^2, E = b c - a e, F = a d - b^2; det = a A + b B + c C.
+    a, d, f = S[..., 0, 0], S[..., 1, 1], S[..., 2, 2]
+    b = 0.5 * (S[..., 0, 1] + S[..., 1, 0])
+    c = 0.5 * (S[..., 0, 2] + S[..., 2, 0])
+    e = 0.5 * (S[..., 1, 2] + S[..., 2, 1])
+    A = d * f - e * e
+    B = c * e - b * f
+    C = b * e - c * d
+    D = a * f - c * c
+    E = b * c - a * e
+    F = a * d - b * b
+    det = a * A + b * B + c * C
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = 1.0 / det
+        inv = _fill(
+            det.shape,
+            3,
+            {
+                (0, 0): A * r,
+                (0, 1): B * r,
+                (0, 2): C * r,
+                (1, 1): D * r,
+                (1, 2): E * r,
+                (2, 2): F * r,
+            },
+        )
+        # Sylvester: SPD iff the leading minors a, F = a d - b^2 and det are > 0.
+        logdet = np.log(np.where((a > 0) & (F > 0) & (det > 0), det, np.nan))
+    return inv, logdet
+
+
+def _inv4(S: NDArray) -> tuple[NDArray, NDArray]:
+    # Block inverse with S = [[A, B], [B', D]] (2x2 blocks), Schur complement W = D - B' A^-1 B:
+    #   S^-1 = [[A^-1 + A^-1 B W^-1 B' A^-1, -A^-1 B W^-1], [-W^-1 B' A^-1, W^-1]],
+    #   log det S = log det A + log det W.
+    # Written out entry by entry (P = A^-1 B, T = -P W^-1 is the top-right block).
+    S = symmetrize(S)
+    a00, a01, a11 = S[..., 0, 0], S[..., 0, 1], S[..., 1, 1]
+    b00, b01, b10, b11 = S[..., 0, 2], S[..., 0, 3], S[..., 1, 2], S[..., 1, 3]
+    d00, d01, d11 = S[..., 2, 2], S[..., 2, 3], S[..., 3, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        detA = a00 * a11 - a01 * a01
+        r = 1.0 / detA
+        i00, i01, i11 = a11 * r, -a01 * r, a00 * r
+        p00, p01 = i00 * b00 + i01 * b10, i00 * b01 + i01 * b11
+        p10, p11 = i01 * b00 + i11 * b10, i01 * b01 + i11 * b11
+        w00 = d00 - (b00 * p00 + b10 * p10)
+        w01 = d01 - (b00 * p01 + b10 * p11)
+        w11 = d11 - (b01 * p01 + b11 * p11)
+        detW = w00 * w11 - w01 * w01
+        rw = 1.0 / detW
+        v00, v01, v11 = w11 * rw, -w01 * rw, w00 * rw
+        t00, t01 = -(p00 * v00 + p01 * v01), -(p00 * v01 + p01 * v11)
+        t10, t11 = -(p10 * v00 + p11 * v01), -(p10 * v01 + p11 * v11)
+        inv = _fill(
+            detA.shape,
+            4,
+            {
+                (0, 0): i00 - (t00 * p00 + t01 * p01),
+                (0, 1): i01 - (t00 * p10 + t01 * p11),
+                (1, 1): i11 - (t10 * p10 + t11 * p11),
+                (0, 2): t00,
+                (0, 3): t01,
+                (1, 2): t10,
+                (1, 3): t11,
+                (2, 2): v00,
+                (2, 3): v01,
+                (3, 3): v11,
+            },
+        )
+        ok = (a00 > 0) & (detA > 0) & (w00 > 0) & (detW > 0)
+        logdet = np.where(ok, np.log(np.abs(detA)) + np.log(np.abs(detW)), np.nan)
+    return inv, logdet
+
+
+_CLOSED = {1: _inv1, 2: _inv2, 3: _inv3, 4: _inv4}
+
+
+def inv_spd(S: NDArray) -> tuple[NDArray, NDArray]:
+    """Inverse and log-determinant of symmetric positive-definite matrices.
+
+    Parameters
+    ----------
+    S : (..., m, m) array
+        Symmetric positive-definite (only the symmetric part is used for m <= 4).
+
+    Returns
+    -------
+    inv : (..., m, m) array
+        S^-1 (closed form for m <= 4: adjugate / det for m <= 3, 2x2-block Schur complement
+        for m = 4).
+    logdet : (...) array
+        log det S; NaN where S is not positive definite (Sylvester's criterion for m <= 3).
+    """
+    S = np.asarray(S, dtype=float)
+    m = S.shape[-1]
+    fn = _CLOSED.get(m)
+    if fn is not None:
+        return fn(S)
+    L = cholesky_lower(S)
+    ok = np.all(np.isfinite(L), axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logdet = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+    inv = np.linalg.inv(np.where(ok[..., None, None], S, np.eye(m)))
+    return np.where(ok[..., None, None], inv, np.nan), np.where(ok, logdet, np.nan)
+
+
+def cholesky_lower(P: NDArray) -> NDArray:
+    """Lower Cholesky factor L (L L^T = P) of SPD matrices ``(..., n, n)``, batched.
+
+    Cholesky–Banachiewicz, row by row:
+        L_jj = sqrt(P_jj - sum_{k<j} L_jk^2),
+        L_ij = (P_ij - sum_{k<j} L_ik L_jk) / L_jj   (i > j).
+    Each entry is one vectorised operation over the batch (used for n <= 3, and as the
+    fallback when some member is not PD); entries become NaN where P is not positive
+    definite, so one bad Monte Carlo run does not stop the others.
+    """
+    P = np.asarray(P, dtype=float)
+    n = P.shape[-1]
+    if n > 3:
+        # LAPACK is as fast as the written-out loop from n = 4 on; fall back to the loop
+        # (NaN for the non-PD members only) when any member of the batch is not PD.
+        try:
+            return np.linalg.cholesky(P)
+        except np.linalg.LinAlgError:
+            pass
+    L = np.zeros_like(P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(n):
+            Lj = L[..., j, :j]
+            d = P[..., j, j] - np.einsum("...k,...k->...", Lj, Lj)
+            ljj = np.sqrt(np.where(d > 0, d, np.nan))
+            L[..., j, j] = ljj
+            if j + 1 < n:
+                # column j below the diagonal: (P[i, j] - L[i, :j] . L[j, :j]) / L[j, j]
+                s = P[..., j + 1 :, j] - np.einsum("...ik,...k->...i", L[..., j + 1 :, :j], Lj)
+                L[..., j + 1 :, j] = s / ljj[..., None]
+    return L
+
+
+def quad_form(v: NDArray, M: NDArray) -> NDArray:
+    """v^T M v over the batch: ``(..., m), (..., m, m) -> (...)``."""
+    return np.einsum("...i,...ij,...j->...", v, M, v)
