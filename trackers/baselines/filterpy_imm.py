@@ -1,0 +1,131 @@
+"""Run filterpy's KalmanFilter, UnscentedKalmanFilter and IMMEstimator on our data.
+
+Thin glue for the cross-checks (tests/test_imm.py) and the speed benchmark
+(benchmarks/speed.py). filterpy works one run at a time with mutable filter objects, so each
+function here loops over the time steps of a single run and returns stacked histories.
+
+filterpy conventions matched here: 1-D state vectors; ``KalmanFilter.update`` uses the Joseph
+form (as ours); ``IMMEstimator`` mixes at the start of ``predict`` with the mixing
+probabilities computed at the end of the previous ``update`` (Blom & Bar-Shalom 1988), and
+requires equal-size filters with a fixed transition matrix; its likelihoods are clamped at
+``sys.float_info.min``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["make_kf", "run_imm", "run_kf", "run_ukf"]
+
+
+def make_kf(f: NDArray, q: NDArray, h: NDArray, r: NDArray, x0: NDArray, p0: NDArray):
+    """A filterpy ``KalmanFilter`` with the given matrices and prior (copies everything)."""
+    from filterpy.kalman import KalmanFilter
+
+    n, m = f.shape[0], h.shape[0]
+    kf = KalmanFilter(dim_x=n, dim_z=m)
+    kf.F, kf.Q, kf.H, kf.R = (np.array(a, float) for a in (f, q, h, r))
+    kf.x = np.array(x0, float)
+    kf.P = np.array(p0, float)
+    return kf
+
+
+def run_kf(
+    f: NDArray, q: NDArray, h: NDArray, r: NDArray, x0: NDArray, p0: NDArray, zs: NDArray
+) -> tuple[NDArray, NDArray]:
+    """Predict-then-update for each row of ``zs`` ``(T, m)``; NaN rows skip the update.
+
+    Returns posterior means ``(T, n)`` and covariances ``(T, n, n)``.
+    """
+    kf = make_kf(f, q, h, r, x0, p0)
+    xs, ps = [], []
+    for z in zs:
+        kf.predict()
+        if not np.any(np.isnan(z)):
+            kf.update(z)
+        xs.append(kf.x.copy())
+        ps.append(kf.P.copy())
+    return np.array(xs), np.array(ps)
+
+
+def run_imm(
+    filters: Sequence[tuple[NDArray, NDArray]],
+    h: NDArray,
+    r: NDArray,
+    x0s: Sequence[NDArray],
+    p0s: Sequence[NDArray],
+    mu0: NDArray,
+    trans: NDArray,
+    zs: NDArray,
+) -> dict[str, NDArray]:
+    """filterpy ``IMMEstimator`` over linear KF modes ``filters = [(F_j, Q_j), ...]``.
+
+    Returns a dict of histories after each update: ``x`` ``(T, n)``, ``P`` ``(T, n, n)``
+    (combined), ``mu`` ``(T, M)``, ``mode_x`` ``(T, M, n)``, ``mode_P`` ``(T, M, n, n)``.
+    """
+    from filterpy.kalman import IMMEstimator
+
+    kfs = [make_kf(f, q, h, r, x0, p0) for (f, q), x0, p0 in zip(filters, x0s, p0s, strict=True)]
+    imm = IMMEstimator(kfs, np.array(mu0, float), np.array(trans, float))
+    out: dict[str, list] = {"x": [], "P": [], "mu": [], "mode_x": [], "mode_P": []}
+    for z in zs:
+        imm.predict()
+        imm.update(z)
+        out["x"].append(imm.x.copy())
+        out["P"].append(imm.P.copy())
+        out["mu"].append(imm.mu.copy())
+        out["mode_x"].append(np.array([k.x for k in kfs]))
+        out["mode_P"].append(np.array([k.P for k in kfs]))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def run_ukf(
+    fx: Callable[[NDArray, float], NDArray],
+    hx: Callable[[NDArray], NDArray],
+    q: NDArray,
+    r: NDArray,
+    x0: NDArray,
+    p0: NDArray,
+    zs: NDArray,
+    dt: float,
+    alpha: float = 1.0,
+    beta: float = 2.0,
+    kappa: float = 0.0,
+    angle_indices: Sequence[int] = (),
+) -> tuple[NDArray, NDArray]:
+    """filterpy ``UnscentedKalmanFilter`` (Merwe scaled points) over ``zs`` ``(T, m)``.
+
+    ``fx(x, dt)`` and ``hx(x)`` act on one state; angle residuals of ``angle_indices`` are
+    wrapped (filterpy's ``residual_z`` hook). Returns posterior means and covariances.
+    """
+    from filterpy.kalman import MerweScaledSigmaPoints, UnscentedKalmanFilter
+
+    from trackers.models.base import residual
+
+    n, m = len(x0), r.shape[0]
+    pts = MerweScaledSigmaPoints(n, alpha=alpha, beta=beta, kappa=kappa)
+    idx = tuple(angle_indices)
+    ukf = UnscentedKalmanFilter(
+        dim_x=n,
+        dim_z=m,
+        dt=dt,
+        hx=hx,
+        fx=fx,
+        points=pts,
+        residual_z=(lambda a, b: residual(a, b, idx)) if idx else None,
+    )
+    ukf.x = np.array(x0, float)
+    ukf.P = np.array(p0, float)
+    ukf.Q = np.array(q, float)
+    ukf.R = np.array(r, float)
+    xs, ps = [], []
+    for z in zs:
+        ukf.predict()
+        if not np.any(np.isnan(z)):
+            ukf.update(z)
+        xs.append(ukf.x.copy())
+        ps.append(ukf.P.copy())
+    return np.array(xs), np.array(ps)

@@ -1,0 +1,490 @@
+"""Interacting Multiple Model (IMM) estimator over modes with unlike state vectors, batched.
+
+Each mode j has its own motion model, its own filter rule (KF/EKF/UKF/CKF) and its own state
+vector (CV 6, CA 9, ballistic with log_beta 7, boost with a_thrust 7, ...). The belief stores
+one Gaussian per mode plus the mode probabilities mu ``(..., M)``.
+
+One cycle (Blom & Bar-Shalom 1988; Bar-Shalom, Li & Kirubarajan 2001, §11.6.6), with the
+Markov transition matrix p_ij = P(mode j at k+1 | mode i at k):
+
+    predicted mode probabilities   c_j = sum_i p_ij mu_i
+    mixing probabilities           mu_{i|j} = p_ij mu_i / c_j
+    mixed initial condition        x0_j = sum_i mu_{i|j} x_i
+                                   P0_j = sum_i mu_{i|j} [P_i + (x_i - x0_j)(x_i - x0_j)']
+    mode-matched prediction        (x_j-, P_j-) = rule_j.predict(N(x0_j, P0_j), model_j, dt)
+    mode-matched update            (x_j+, P_j+), L_j = N(nu_j; 0, S_j) = rule_j.update(...)
+    mode probability update        mu_j = c_j L_j / sum_l c_l L_l      (in the log domain)
+    combined output                x = sum_j mu_j x_j,  P = sum_j mu_j [P_j + (x_j - x)(...)']
+
+Unequal state vectors (Li & Jilkov, "Survey of maneuvering target tracking, Part V:
+multiple-model methods", IEEE TAES 41(4), 2005, §V; Granström, Willett & Bar-Shalom,
+"Systematic approach to IMM mixing for unequal dimension states", IEEE TAES 51(4), 2015):
+mixing and the combined output are computed in a *common state space*, the union of the modes'
+``state_names`` in order of first appearance. Mode j's ``project`` map takes its components
+from the common vector (by name); its ``embed`` map places its estimate in the common space and
+must fill the components it lacks. Options (``fill``):
+
+- ``"mixed"`` (default; the unbiased choice of Granström et al.): a component c missing from
+  mode i is filled with the mixture, under the same mixing weights, of the modes that do model
+  c: mean sum_{k has c} mu_{k|j} x_k[c] / W_c and covariance the matching mixture covariance,
+  W_c = sum_{k has c} mu_{k|j}; its cross-covariance with mode i's own components is set to 0.
+  The mixed estimate of c for a mode that has c then equals the mixture over the modes that
+  have c alone — no bias from modes that know nothing about c, and no spurious spread. The
+  price: correlations between c and the other components are dropped for the share (1 - W_c)
+  of the mixture, so the mixed covariance slightly under-represents them. If W_c underflows
+  (no mode with c has weight), the configured prior (``fill_prior[c] = (mean, variance)``) is
+  used, default (0, 1) in the component's SI units.
+- ``"prior"``: always fill with ``fill_prior`` (mean, variance), zero cross-covariance.
+  Unbiased only if the prior is right; the spread term then carries the prior's distance.
+- ``"zero"``: the naive zero-padding (x[c] = 0, zero variance). The mixed mean of c is
+  scaled by W_c, i.e. biased toward 0 (e.g. a log ballistic coefficient of 8.5 mixed with
+  W = 0.5 becomes 4.25), and the spread term inflates its variance by W (1 - W) x[c]^2. Kept
+  for comparison (tests/test_imm.py shows the difference).
+
+Implied components (``implied``, name -> value): some components are not unknown but
+*pinned* in the modes that lack them — a ballistic mode is the boost mode with a_thrust = 0.
+Listed components are embedded for such modes as that value with zero variance (exactly the
+smaller model as a special case of the larger one), whatever ``fill`` says. With "mixed"
+instead, an improbable boost mode would hand its stale a_thrust to the ballistic mode's
+embedding and the combined output would keep reporting thrust after burnout
+(tests/test_imm.py::test_mode_probabilities_switch_at_burnout shows both). Rule of thumb:
+``implied`` for quantities the smaller model fixes (thrust, acceleration of a CV mode = 0),
+``"mixed"`` for parameters it ignores (the ballistic coefficient of a CV mode).
+
+When all modes share the same ``state_names`` no embedding happens and the textbook equations
+above apply directly (equal to filterpy's ``IMMEstimator`` to round-off, tested).
+
+Transition matrix: a fixed ``(M, M)`` array (validated: square, non-negative, rows summing to
+1 within 1e-9), or :class:`SojournTransition` built from mean sojourn times tau_i and the
+current dt: p_ii = exp(-dt / tau_i), p_ij = (1 - p_ii) s_ij for j != i, with a switching
+distribution s (zero diagonal, rows summing to 1). With an array dt the matrix is
+``(..., M, M)`` per run.
+
+Measurement-update diagnostics (``StepInfo``): the per-mode innovations are combined by moment
+matching with the predicted mode probabilities c_j: nu = sum_j c_j nu_j,
+S = sum_j c_j [S_j + (nu_j - nu)(nu_j - nu)'], nis = nu' S^-1 nu, and loglik = log sum_j c_j L_j,
+the IMM's measurement log-likelihood. A missed detection leaves every mode unchanged and the
+mode probabilities at c (loglik 0, nis NaN).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trackers.filters.gaussian import Gaussian, StepInfo
+from trackers.filters.linalg_small import inv_spd, quad_form, symmetrize
+from trackers.filters.rules import CKF, EKF, KF, UKF
+from trackers.models.base import MeasurementModel, MotionModel
+
+__all__ = ["IMM", "IMMBelief", "Mode", "SojournTransition", "validate_transition"]
+
+#: Mixing weight below which the "mixed" fill falls back to the prior.
+_TINY = 1e-300
+
+
+class IMMBelief(NamedTuple):
+    """IMM belief: one Gaussian per mode (dimensions differ) and the mode probabilities.
+
+    Attributes
+    ----------
+    modes : tuple of Gaussian
+        Mode-conditioned beliefs; mode j has mean ``(..., n_j)``, cov ``(..., n_j, n_j)``.
+    probs : (..., M) array
+        Mode probabilities (after ``update``: posterior mu; after ``predict``: predicted c).
+    """
+
+    modes: tuple[Gaussian, ...]
+    probs: NDArray
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One IMM mode: a filter rule and a motion model.
+
+    Attributes
+    ----------
+    rule : KF | EKF | UKF | CKF
+    model : MotionModel
+        Its ``state_names`` define the mode's place in the common state space.
+    name : str
+        Label for reports (default: the model's class name).
+    """
+
+    rule: KF | EKF | UKF | CKF
+    model: MotionModel
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rule, KF | EKF | UKF | CKF):
+            raise TypeError(f"Mode.rule must be KF, EKF, UKF or CKF, got {type(self.rule)}")
+        if not isinstance(self.model, MotionModel):
+            raise TypeError(f"Mode.model must be a MotionModel, got {type(self.model)}")
+        names = tuple(self.model.state_names)
+        if len(names) != self.model.ndim or len(set(names)) != len(names):
+            raise ValueError(
+                f"Mode.model.state_names must be {self.model.ndim} distinct names, got {names}"
+            )
+        if not self.name:
+            object.__setattr__(self, "name", type(self.model).__name__)
+
+
+def validate_transition(p: ArrayLike, m: int) -> NDArray:
+    """Check a Markov transition matrix: ``(..., m, m)``, entries >= 0, rows sum to 1 (1e-9)."""
+    p = np.asarray(p, float)
+    if p.ndim < 2 or p.shape[-2:] != (m, m):
+        raise ValueError(f"transition matrix must have shape (..., {m}, {m}), got {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"transition matrix entries must be finite and >= 0, got {p}")
+    rows = p.sum(axis=-1)
+    if np.any(np.abs(rows - 1.0) > 1e-9):
+        raise ValueError(f"transition matrix rows must sum to 1 (within 1e-9), got sums {rows}")
+    return p
+
+
+@dataclass(frozen=True, eq=False)
+class SojournTransition:
+    """Transition matrix from mean sojourn times: p_ii = exp(-dt / tau_i), p_ij = (1-p_ii) s_ij.
+
+    Attributes
+    ----------
+    sojourn : (M,) array
+        Mean time spent in each mode [s] (> 0; ``inf`` for an absorbing mode).
+    switching : (M, M) array or None
+        Where a mode goes when it leaves: zero diagonal, rows summing to 1. Default: uniform
+        over the other modes. A row of an absorbing mode may be all zero.
+    """
+
+    sojourn: NDArray = field(metadata={"units": "s"})
+    switching: NDArray | None = None
+
+    def __post_init__(self) -> None:
+        tau = np.asarray(self.sojourn, float)
+        if tau.ndim != 1 or tau.size < 1 or np.any(~(tau > 0)):
+            raise ValueError(f"SojournTransition.sojourn must be (M,) with all > 0 s, got {tau}")
+        m = tau.size
+        s = self.switching
+        if s is None:
+            s = (np.ones((m, m)) - np.eye(m)) / max(m - 1, 1)
+        s = np.asarray(s, float)
+        if s.shape != (m, m) or np.any(s < 0) or np.any(np.diag(s) != 0):
+            raise ValueError(
+                f"SojournTransition.switching must be ({m}, {m}), >= 0, zero diagonal; got {s}"
+            )
+        rows = s.sum(axis=-1)
+        ok = (np.abs(rows - 1.0) <= 1e-9) | ((rows == 0) & np.isinf(tau))
+        if m > 1 and not np.all(ok):
+            raise ValueError(f"SojournTransition.switching rows must sum to 1, got {rows}")
+        object.__setattr__(self, "sojourn", tau)
+        object.__setattr__(self, "switching", s)
+
+    def matrix(self, dt: float | NDArray) -> NDArray:
+        """P(dt) ``(..., M, M)`` (``dt`` [s] float or array of the batch shape)."""
+        dt = np.abs(np.asarray(dt, float))
+        stay = np.exp(-dt[..., None] / self.sojourn)  # (..., M)
+        m = self.sojourn.size
+        p = (1.0 - stay)[..., :, None] * self.switching + stay[..., :, None] * np.eye(m)
+        return p
+
+
+def _sensor_for(sensor: MeasurementModel, n: int) -> MeasurementModel:
+    """The sensor adapted to a mode of dimension n.
+
+    Sensors with a fixed ``ndim_state`` field (linear position measurements) are rebuilt for
+    the mode's dimension; the positions are the first three components in every model here.
+    """
+    if getattr(sensor, "ndim_state", n) != n and dataclasses.is_dataclass(sensor):
+        return dataclasses.replace(sensor, ndim_state=n)
+    return sensor
+
+
+@dataclass(frozen=True, eq=False)
+class IMM:
+    """Interacting multiple model estimator (module docstring); implements ``Estimator``.
+
+    Attributes
+    ----------
+    modes : sequence of Mode
+    transition : (M, M) array or SojournTransition
+        Markov transition matrix p_ij, or sojourn times giving it per dt.
+    fill : "mixed", "prior" or "zero"
+        How a mode's missing components are filled when mixing (module docstring).
+    fill_prior : mapping name -> (mean, variance)
+        Prior for components missing from some modes (SI units of the component).
+    implied : mapping name -> value
+        Components whose value is fixed by the modes lacking them (e.g. ``{"a_thrust": 0.0}``
+        for ballistic vs boost modes); embedded with zero variance.
+    """
+
+    modes: Sequence[Mode]
+    transition: NDArray | SojournTransition
+    fill: Literal["mixed", "prior", "zero"] = "mixed"
+    fill_prior: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    implied: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        modes = tuple(self.modes)
+        if not modes or not all(isinstance(m, Mode) for m in modes):
+            raise TypeError(f"IMM.modes must be a non-empty sequence of Mode, got {self.modes!r}")
+        object.__setattr__(self, "modes", modes)
+        if self.fill not in ("mixed", "prior", "zero"):
+            raise ValueError(f"IMM.fill must be 'mixed', 'prior' or 'zero', got {self.fill!r}")
+        if not isinstance(self.transition, SojournTransition):
+            object.__setattr__(self, "transition", validate_transition(self.transition, len(modes)))
+        elif self.transition.sojourn.size != len(modes):
+            raise ValueError(
+                f"IMM.transition has {self.transition.sojourn.size} sojourn times for "
+                f"{len(modes)} modes"
+            )
+        names: list[str] = []
+        for m in modes:
+            names.extend(c for c in m.model.state_names if c not in names)
+        common = tuple(names)
+        idx = tuple(np.array([common.index(c) for c in m.model.state_names]) for m in modes)
+        for c, (mu, var) in dict(self.fill_prior).items():
+            if c not in common or not (np.isfinite(mu) and var >= 0):
+                raise ValueError(
+                    f"IMM.fill_prior[{c!r}] must name a state component of {common} with a "
+                    f"finite mean and variance >= 0, got {(mu, var)}"
+                )
+        for c, val in dict(self.implied).items():
+            if c not in common or not np.isfinite(val):
+                raise ValueError(
+                    f"IMM.implied[{c!r}] must name a state component of {common} with a finite "
+                    f"value, got {val!r}"
+                )
+        implied = tuple(
+            (j, common.index(c), float(v))
+            for c, v in dict(self.implied).items()
+            for j, m in enumerate(modes)
+            if c not in m.model.state_names
+        )
+        object.__setattr__(self, "_implied", implied)
+        # Groups of common components by the set of modes that own them (filled together).
+        owners = [
+            frozenset(j for j, m in enumerate(modes) if c in m.model.state_names) for c in common
+        ]
+        groups: dict[frozenset, list[int]] = {}
+        for c, own in enumerate(owners):
+            if len(own) < len(modes):
+                groups.setdefault(own, []).append(c)
+        object.__setattr__(self, "_common", common)
+        object.__setattr__(self, "_idx", idx)
+        object.__setattr__(
+            self, "_groups", tuple((tuple(sorted(o)), np.array(g)) for o, g in groups.items())
+        )
+        object.__setattr__(
+            self,
+            "_equal",
+            len(groups) == 0 and all(tuple(m.model.state_names) == common for m in modes),
+        )
+
+    # --- structure ----------------------------------------------------------------------------
+    @property
+    def nmodes(self) -> int:
+        return len(self.modes)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the common state space (union of the modes' names)."""
+        return self._common
+
+    @property
+    def ndim(self) -> int:
+        """Dimension of the common state space."""
+        return len(self._common)
+
+    def transition_matrix(self, dt: float | NDArray) -> NDArray:
+        """p_ij ``(M, M)`` or ``(..., M, M)``."""
+        if isinstance(self.transition, SojournTransition):
+            return self.transition.matrix(dt)
+        return self.transition
+
+    def project(self, j: int, g: Gaussian) -> Gaussian:
+        """Mode j's components of a common-space Gaussian: ``(..., N) -> (..., n_j)``."""
+        i = self._idx[j]
+        return Gaussian(g.mean[..., i], g.cov[..., i[:, None], i])
+
+    def initial_belief(
+        self, prior: Gaussian | Sequence[Gaussian], probs: ArrayLike | None = None
+    ) -> IMMBelief:
+        """Belief from a common-space prior (projected per mode) or from per-mode Gaussians.
+
+        ``probs`` ``(M,)`` or ``(..., M)``, default uniform.
+        """
+        if isinstance(prior, Gaussian):
+            if prior.mean.shape[-1] != self.ndim:
+                raise ValueError(
+                    f"IMM prior must have the common dimension {self.ndim} "
+                    f"{self.state_names}, got mean shape {prior.mean.shape}"
+                )
+            mode_beliefs = tuple(self.project(j, prior) for j in range(self.nmodes))
+        else:
+            mode_beliefs = tuple(
+                Gaussian(np.asarray(g.mean, float), np.asarray(g.cov, float)) for g in prior
+            )
+            for j, (g, m) in enumerate(zip(mode_beliefs, self.modes, strict=True)):
+                if g.mean.shape[-1] != m.model.ndim:
+                    raise ValueError(
+                        f"IMM prior for mode {j} must have dimension "
+                        f"{m.model.ndim}, got {g.mean.shape}"
+                    )
+        batch = mode_beliefs[0].mean.shape[:-1]
+        if probs is None:
+            probs = np.full(batch + (self.nmodes,), 1.0 / self.nmodes)
+        probs = np.broadcast_to(np.asarray(probs, float), batch + (self.nmodes,)).copy()
+        if np.any(probs < 0) or np.any(np.abs(probs.sum(-1) - 1.0) > 1e-9):
+            raise ValueError(f"IMM mode probabilities must be >= 0 and sum to 1, got {probs}")
+        return IMMBelief(mode_beliefs, probs)
+
+    # --- mixing -----------------------------------------------------------------------------
+    def _embedded(self, modes: Sequence[Gaussian], w: NDArray) -> tuple[NDArray, NDArray]:
+        """Every mode's estimate in the common space, filled per ``fill`` with weights w.
+
+        ``w`` ``(..., M)``: mixing weights of the target (mu_{.|j}, or mu for the output).
+        Returns means ``(..., M, N)`` and covariances ``(..., M, N, N)``.
+        """
+        n = self.ndim
+        batch = np.broadcast_shapes(w.shape[:-1], *(g.mean.shape[:-1] for g in modes))
+        xs = np.zeros(batch + (self.nmodes, n))
+        ps = np.zeros(batch + (self.nmodes, n, n))
+        for j, g in enumerate(modes):
+            i = self._idx[j]
+            xs[..., j, i] = g.mean
+            ps[..., j, i[:, None], i] = g.cov
+        if self.fill == "zero":
+            return self._pin(xs, ps)
+        for owners, comp in self._groups:
+            sub = np.ix_(comp, comp)
+            if self.fill == "prior":
+                mean = np.array([self.fill_prior.get(self._common[c], (0.0, 1.0))[0] for c in comp])
+                var = np.array([self.fill_prior.get(self._common[c], (0.0, 1.0))[1] for c in comp])
+                fmean = np.broadcast_to(mean, batch + (len(comp),))
+                fcov = np.broadcast_to(np.diag(var), batch + (len(comp), len(comp)))
+            else:
+                own = list(owners)
+                wo = w[..., own]  # (..., K)
+                wsum = wo.sum(-1)
+                ok = wsum > _TINY
+                wn = wo / np.where(ok, wsum, 1.0)[..., None]
+                xo = xs[..., own, :][..., comp]  # (..., K, c)
+                fmean = np.einsum("...k,...kc->...c", wn, xo)
+                d = xo - fmean[..., None, :]
+                po = ps[..., own, :, :][..., comp[:, None], comp]
+                fcov = np.einsum("...k,...kab->...ab", wn, po + d[..., :, None] * d[..., None, :])
+                if not np.all(ok):
+                    pm = np.array(
+                        [self.fill_prior.get(self._common[c], (0.0, 1.0))[0] for c in comp]
+                    )
+                    pv = np.diag(
+                        [self.fill_prior.get(self._common[c], (0.0, 1.0))[1] for c in comp]
+                    )
+                    fmean = np.where(ok[..., None], fmean, pm)
+                    fcov = np.where(ok[..., None, None], fcov, pv)
+            for j in range(self.nmodes):
+                if j in owners:
+                    continue
+                xs[..., j, comp] = fmean
+                ps[..., j, sub[0], sub[1]] = fcov
+        return self._pin(xs, ps)
+
+    def _pin(self, xs: NDArray, ps: NDArray) -> tuple[NDArray, NDArray]:
+        """Set the implied components of the modes lacking them (value, zero variance)."""
+        for j, c, val in self._implied:
+            xs[..., j, c] = val
+            ps[..., j, c, :] = 0.0
+            ps[..., j, :, c] = 0.0
+        return xs, ps
+
+    @staticmethod
+    def _moment_match(w: NDArray, xs: NDArray, ps: NDArray) -> Gaussian:
+        """sum_i w_i N(x_i, P_i) -> N(x, P): x = sum w_i x_i, P = sum w_i [P_i + d_i d_i']."""
+        x = np.einsum("...i,...in->...n", w, xs)
+        d = xs - x[..., None, :]
+        p = np.einsum("...i,...inm->...nm", w, ps + d[..., :, None] * d[..., None, :])
+        return Gaussian(x, symmetrize(p))
+
+    def mix(self, belief: IMMBelief, dt: float | NDArray) -> tuple[tuple[Gaussian, ...], NDArray]:
+        """Mixed initial conditions per mode and predicted mode probabilities c ``(..., M)``."""
+        mu = belief.probs
+        p = self.transition_matrix(dt)
+        # c_j = sum_i p_ij mu_i ;  mu_{i|j} = p_ij mu_i / c_j
+        c = np.einsum("...ij,...i->...j", p, mu)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = p * mu[..., :, None] / c[..., None, :]  # (..., i, j)
+        w = np.where(c[..., None, :] > 0, w, np.eye(self.nmodes))
+        mixed = []
+        if self._equal:
+            xs = np.stack([g.mean for g in belief.modes], axis=-2)
+            ps = np.stack([g.cov for g in belief.modes], axis=-3)
+            for j in range(self.nmodes):
+                mixed.append(self._moment_match(w[..., :, j], xs, ps))
+            return tuple(mixed), c
+        for j in range(self.nmodes):
+            xs, ps = self._embedded(belief.modes, w[..., :, j])
+            mixed.append(self.project(j, self._moment_match(w[..., :, j], xs, ps)))
+        return tuple(mixed), c
+
+    # --- Estimator protocol -----------------------------------------------------------------
+    def predict(self, belief: IMMBelief, dt: float | NDArray, t: float = 0.0) -> IMMBelief:
+        """Mixing, then each mode's prediction over dt [s] from time t; probs become c."""
+        mixed, c = self.mix(belief, dt)
+        pred = tuple(
+            m.rule.predict(g, m.model, dt, t) for m, g in zip(self.modes, mixed, strict=True)
+        )
+        return IMMBelief(pred, c)
+
+    def update(
+        self, belief: IMMBelief, z: NDArray, sensor: MeasurementModel
+    ) -> tuple[IMMBelief, StepInfo]:
+        """Mode-matched updates and mu_j = c_j L_j / sum_l c_l L_l (module docstring)."""
+        z = np.asarray(z, float)
+        posts, infos = [], []
+        for m, g in zip(self.modes, belief.modes, strict=True):
+            post, info = m.rule.update(g, z, _sensor_for(sensor, m.model.ndim))
+            posts.append(post)
+            infos.append(info)
+        c = belief.probs
+        ll = np.stack([i.loglik for i in infos], axis=-1)  # (..., M)
+        with np.errstate(divide="ignore"):
+            a = np.log(c) + ll
+        amax = np.max(a, axis=-1, keepdims=True)
+        amax = np.where(np.isfinite(amax), amax, 0.0)
+        e = np.exp(a - amax)
+        tot = e.sum(-1, keepdims=True)
+        mu = e / tot
+        loglik = (np.log(tot) + amax)[..., 0]
+        # combined innovation diagnostics (moment matching with weights c)
+        nus = np.stack([i.innovation for i in infos], axis=-2)  # (..., M, m)
+        ss = np.stack([i.S for i in infos], axis=-3)
+        nu = np.einsum("...j,...jm->...m", c, nus)
+        d = nus - nu[..., None, :]
+        spread = d[..., :, None] * d[..., None, :]
+        spread = np.where(np.isnan(spread), 0.0, spread)
+        s = symmetrize(np.einsum("...j,...jab->...ab", c, ss + spread))
+        sinv, _ = inv_spd(s)
+        nis = quad_form(np.where(np.isnan(nu), 0.0, nu), sinv)
+        missed = np.any(np.isnan(nu), axis=-1)
+        nis = np.where(missed, np.nan, nis)
+        loglik = np.where(missed, 0.0, loglik)
+        mu = np.where(missed[..., None], c, mu)
+        return IMMBelief(tuple(posts), mu), StepInfo(nu, s, nis, loglik)
+
+    def gaussian(self, belief: IMMBelief) -> Gaussian:
+        """Combined estimate in the common space, ``(..., N)`` (modes filled per ``fill``)."""
+        mu = belief.probs
+        if self._equal:
+            xs = np.stack([g.mean for g in belief.modes], axis=-2)
+            ps = np.stack([g.cov for g in belief.modes], axis=-3)
+        else:
+            xs, ps = self._embedded(belief.modes, mu)
+        return self._moment_match(mu, xs, ps)
+
+    def mode_gaussians(self, belief: IMMBelief) -> tuple[Gaussian, ...]:
+        """The per-mode beliefs (each in its own state space)."""
+        return belief.modes
