@@ -276,6 +276,39 @@ def _sorted_order(run: NDArray, t_arr: NDArray) -> NDArray:
     return order
 
 
+class _Columns:
+    """Preallocated, growable output columns (rows appended chunk by chunk)."""
+
+    _SPEC = (
+        ("run", np.int32, ()),
+        ("sensor", np.int16, ()),
+        ("t_meas", np.float64, ()),
+        ("t_arr", np.float64, ()),
+        ("z", np.float64, (4,)),
+        ("origin", np.int32, ()),
+    )
+
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self.cols = {k: np.empty((capacity, *sh), dt) for k, dt, sh in self._SPEC}
+
+    def append(self, **rows: NDArray) -> None:
+        m = rows["run"].shape[0]
+        cap = self.cols["run"].shape[0]
+        if self.n + m > cap:
+            new = max(int(1.5 * cap), self.n + m)
+            for k, a in self.cols.items():
+                b = np.empty((new, *a.shape[1:]), a.dtype)
+                b[: self.n] = a[: self.n]
+                self.cols[k] = b
+        for k, a in rows.items():
+            self.cols[k][self.n : self.n + m] = a
+        self.n += m
+
+    def arrays(self) -> tuple[NDArray, ...]:
+        return tuple(self.cols[k][: self.n] for k, _, _ in self._SPEC)
+
+
 def observe(
     flight,
     radars: Sequence[Radar],
@@ -288,7 +321,7 @@ def observe(
     clutter: bool = True,
     merge: bool = True,
     k: float = K_REFRACTION,
-    chunk_runs: int = 1024,
+    chunk_runs: int = 32,
 ) -> Detections:
     """Detections of every object of ``flight`` by ``radars``, for ``runs`` independent draws.
 
@@ -366,25 +399,40 @@ def observe(
     sensors = tuple(ids)
     sigmas = np.stack([r.sigmas4 for r in radars])
     origin_labels = tuple(origins)
-    groups = []
+    # Expected row count (Pd sums + clutter means) sizes the output once; temporaries stay
+    # per chunk (small), so the big arrays are touched once.
+    per_run = sum(
+        float(p.s_pd.sum())
+        + float(swerling1_pd(p.m_snr.sum(-1), p.radar.pfa).sum())
+        + (p.radar.false_alarms_per_scan * p.t_scan.size if clutter else 0.0)
+        for p in plans
+    )
+    out = _Columns(int(runs * per_run + 6.0 * math.sqrt(runs * per_run) + 1024))
     for run0 in range(0, runs, chunk_runs):
         nb = min(chunk_runs, runs - run0)
-        for p in plans:
-            for g in _draw(p, rng, nb, clutter):
-                g["run"] = g["run"] + run0
-                groups.append(g)
-    run = np.concatenate([g["run"] for g in groups]).astype(np.int32)
-    t_arr = np.concatenate([g["t_arr"] for g in groups])
-    order = _sorted_order(run, t_arr)
-    origin = np.concatenate([g["origin"] for g in groups]).astype(np.int32)[order]
-    origin[origin < 0] = clutter_code
-    sensor = np.concatenate([np.full(g["run"].size, g["sensor"], np.int16) for g in groups])
+        groups = [g for p in plans for g in _draw(p, rng, nb, clutter)]
+        run = np.concatenate([g["run"] for g in groups]).astype(np.int32) + run0
+        t_arr = np.concatenate([g["t_arr"] for g in groups])
+        order = _sorted_order(run, t_arr)
+        origin = np.concatenate([g["origin"] for g in groups]).astype(np.int32)
+        origin[origin < 0] = clutter_code
+        out.append(
+            run=run[order],
+            sensor=np.concatenate([np.full(g["run"].size, g["sensor"], np.int16) for g in groups])[
+                order
+            ],
+            t_meas=np.concatenate([g["t_meas"] for g in groups])[order],
+            t_arr=t_arr[order],
+            z=np.concatenate([g["z"] for g in groups])[order],
+            origin=origin[order],
+        )
+    run, sensor, t_meas, t_arr, z, origin = out.arrays()
     return Detections(
-        run=run[order],
-        sensor_index=sensor[order],
-        t_meas=np.concatenate([g["t_meas"] for g in groups])[order],
-        t_arrival=t_arr[order],
-        z=np.concatenate([g["z"] for g in groups])[order],
+        run=run,
+        sensor_index=sensor,
+        t_meas=t_meas,
+        t_arrival=t_arr,
+        z=z,
         origin_index=origin,
         sensors=sensors,
         sensor_sigmas=sigmas,

@@ -75,7 +75,7 @@ class Radar:
         Field of regard in azimuth: ``|wrap(az - boresight_az)| <= half_width_az``
         (``half_width_az = pi`` is all-round).
     el_min, el_max [rad]
-        Field of regard in (geometric) elevation.
+        Field of regard in apparent (4/3-Earth refracted) elevation.
     ref_range [m], ref_snr [-]
         A 1 m^2 target at ``ref_range`` has mean SNR ``ref_snr`` (linear power ratio).
     pfa [-]
@@ -234,6 +234,21 @@ class Radar:
         if x.shape[-1] != 6:
             raise ValueError(f"x must have shape (..., 6) [r, v] ECEF, got {x.shape}")
         return measure_truth(self, x[..., :3], x[..., 3:])[..., : self.ndim_meas]
+
+    def measurement_model(self):
+        """The filters' measurement model (:class:`trackers.models.radar.Radar`) of this radar:
+        same site, same measurement order and noise sigmas."""
+        from trackers.models.radar import Radar as RadarModel
+
+        return RadarModel(
+            lat=self.lat,
+            lon=self.lon,
+            alt=self.alt,
+            sigma_range=self.sigma_range,
+            sigma_azimuth=self.sigma_az,
+            sigma_elevation=self.sigma_el,
+            sigma_range_rate=self.sigma_range_rate if self.measures_range_rate else None,
+        )
 
     def scan_times(self, t0: float, t1: float) -> NDArray[np.float64]:
         """Scan instants ``revisit_phase + k * revisit`` inside [t0, t1], shape ``(K,)``."""

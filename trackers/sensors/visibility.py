@@ -20,7 +20,8 @@ from an elevated site looking down): the ray's perigee distance ``rho_s cos(el_e
 about 59 km at 1000 km and 38 km at 800 km.
 
 Then the instrumented range ``[min_range, max_range]``, the field of regard in azimuth
-(``|wrap(az - boresight)| <= half_width``) and in geometric elevation ``[el_min, el_max]``.
+(``|wrap(az - boresight)| <= half_width``) and in apparent elevation ``el_eff`` within
+``[el_min, el_max]``.
 Everything is vectorised over arbitrary leading axes (samples x objects).
 """
 
@@ -114,7 +115,11 @@ def geometry(radar: Radar, x: ArrayLike, k: float = K_REFRACTION) -> Geometry:
     """Measurements and visibility of ECEF states ``x`` ``(..., 6)``; NaN states are invisible.
 
     visible = clear ray & el_eff >= min_elevation & min_range <= range <= max_range
-              & |wrap(az - boresight_az)| <= half_width_az & el_min <= el <= el_max
+              & |wrap(az - boresight_az)| <= half_width_az & el_min <= el_eff <= el_max
+
+    The field-of-regard elevation limits apply to the refracted (apparent) elevation el_eff,
+    the one the beam is steered to; the reported measurement ``z`` is geometric (refraction
+    bias of the measured elevation is not modelled).
     """
     x = np.asarray(x, float)
     if x.shape[-1] != 6:
@@ -124,7 +129,7 @@ def geometry(radar: Radar, x: ArrayLike, k: float = K_REFRACTION) -> Geometry:
     finite = np.all(np.isfinite(x), axis=-1)
     lat, lon, alt = wgs84.ecef_to_geodetic(np.where(finite[..., None], r, radar.site_ecef + 1e3))
     el_eff, clear = effective_elevation(radar, lat, lon, alt, k)
-    rho, az, el = z[..., 0], z[..., 1], z[..., 2]
+    rho, az = z[..., 0], z[..., 1]
     with np.errstate(invalid="ignore"):
         vis = (
             finite
@@ -133,8 +138,8 @@ def geometry(radar: Radar, x: ArrayLike, k: float = K_REFRACTION) -> Geometry:
             & (rho >= radar.min_range)
             & (rho <= radar.max_range)
             & (np.abs(wrap_angle(az - radar.boresight_az)) <= radar.half_width_az)
-            & (el >= radar.el_min)
-            & (el <= radar.el_max)
+            & (el_eff >= radar.el_min)
+            & (el_eff <= radar.el_max)
         )
     return Geometry(z=z, el_eff=el_eff, visible=vis)
 
