@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["make_kf", "run_imm", "run_kf", "run_ukf"]
+__all__ = ["make_kf", "run_ekf", "run_imm", "run_kf", "run_ukf"]
 
 
 def make_kf(f: NDArray, q: NDArray, h: NDArray, r: NDArray, x0: NDArray, p0: NDArray):
@@ -48,6 +48,45 @@ def run_kf(
             kf.update(z)
         xs.append(kf.x.copy())
         ps.append(kf.P.copy())
+    return np.array(xs), np.array(ps)
+
+
+def run_ekf(motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, zs: NDArray, dt: float):
+    """filterpy ``ExtendedKalmanFilter`` with our motion and measurement models, one run.
+
+    ``predict_x`` is overridden to propagate with ``motion.propagate_with_jacobian`` (RK4 +
+    variational equations) and set F; the update uses ``sensor.measure_with_jacobian`` and the
+    angle-wrapping residual. Q is fixed (``q``, ``(n, n)``). Returns posterior means and
+    covariances ``(T, n)``, ``(T, n, n)``.
+    """
+    from filterpy.kalman import ExtendedKalmanFilter
+
+    from trackers.models.base import residual
+
+    idx = tuple(sensor.angle_indices)
+
+    class _EKF(ExtendedKalmanFilter):
+        def predict_x(self, u=0):
+            self.x, self.F = motion.propagate_with_jacobian(self.x, dt)
+
+    n = len(x0)
+    ekf = _EKF(dim_x=n, dim_z=int(sensor.ndim_meas))
+    ekf.x = np.array(x0, float)
+    ekf.P = np.array(p0, float)
+    ekf.Q = np.array(q, float)
+    ekf.R = np.array(sensor.noise_cov(), float)
+    xs, ps = [], []
+    for z in zs:
+        ekf.predict()
+        if not np.any(np.isnan(z)):
+            ekf.update(
+                z,
+                lambda x: sensor.measure_with_jacobian(x)[1],
+                sensor.measure,
+                residual=lambda a, b: residual(a, b, idx),
+            )
+        xs.append(ekf.x.copy())
+        ps.append(ekf.P.copy())
     return np.array(xs), np.array(ps)
 
 

@@ -1,0 +1,316 @@
+"""Speed benchmark: filter-steps per second of trackers vs filterpy and Stone Soup.
+
+Workloads (same data, same process, DESIGN.md "Speed"):
+
+    W1    CV KF, 6 states, 3-D position measurements (sigma 20 m), dt 1 s
+    W2    ballistic EKF (ECEF, J2, rotation; RK4 + variational Jacobian), radar (r, az, el)
+    W3    UKF (Merwe alpha 1, beta 2, kappa 0) on W2
+    W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2 — trackers only
+    W4cv  3-mode IMM of CV KFs (q = 0.01, 1, 100) on W1 data — filterpy's IMMEstimator needs
+          equal-size linear KFs, so this is its nearest equivalent; trackers timed on it too
+
+trackers runs all N Monte Carlo runs at once through ``trackers.filters.runner.run`` with
+``keep="final"`` (summary-only: final belief plus running NIS statistics). filterpy and Stone
+Soup filter one run at a time, so their rate does not depend on N: they are timed on one run
+over a subset of the steps and that rate (filter-steps per second) is reported for every N
+("scaled"). Stone Soup has no ballistic model or IMM: for W2/W3 our motion model is wrapped
+as a Stone Soup transition model (trackers.baselines.stonesoup_adapters), for W4 it is not run.
+
+Usage:
+    python benchmarks/speed.py [--quick] [--json PATH] [--n 1 100 1000 10000] [--steps 1000]
+
+Prints a table of steps/s and ratios and the peak resident memory (``resource.ru_maxrss``)
+after each N. ``--quick`` (N in {1, 100, 1000}, T = 100, short peer runs) finishes within a
+minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from trackers.baselines import filterpy_imm as fp
+from trackers.baselines import stonesoup_adapters as ss
+from trackers.earth import enu_rotation, geodetic_to_ecef
+from trackers.filters import EKF, KF, UKF, Filter, Gaussian
+from trackers.filters.imm import IMM, Mode
+from trackers.filters.runner import MeasurementStream, run
+from trackers.models import Ballistic, Radar
+from trackers.models.linear import CV, LinearPosition
+
+DT = 1.0
+Q_CV = 1.0
+SIGMA_POS = 20.0
+Q_BAL = 0.05
+IMM_Q = (0.01, 1.0, 100.0)
+TRANS3 = np.array([[0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.01, 0.01, 0.98]])
+RADAR = Radar.from_degrees(
+    38.1, 138.4, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
+)
+P0_CV = np.diag([400.0] * 3 + [100.0] * 3)
+P0_BAL = np.diag([500.0**2] * 3 + [20.0**2] * 3)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process [MiB] (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --- data ---------------------------------------------------------------------------------
+def cv_data(n: int, t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Initial truths (n, 6) and position measurements (n, t, 3) of CV targets (q = Q_CV)."""
+    rng = np.random.default_rng(seed)
+    model = CV(q=Q_CV)
+    f = model.transition_matrix(DT)
+    lq = np.linalg.cholesky(model.process_noise(np.zeros(6), DT))
+    x = np.r_[0.0, 0.0, 0.0, 200.0, 100.0, 10.0] + rng.normal(size=(n, 6)) * np.sqrt(np.diag(P0_CV))
+    x0 = x.copy()
+    z = np.empty((n, t, 3))
+    for k in range(t):
+        x = x @ f.T + rng.normal(size=(n, 6)) @ lq.T
+        z[:, k] = x[:, :3] + rng.normal(0.0, SIGMA_POS, (n, 3))
+    return x0, z
+
+
+def xbar_ballistic() -> np.ndarray:
+    """A long midcourse arc: 300 km altitude, ~6 km/s, climbing."""
+    lat, lon = np.radians(40.0), np.radians(129.5)
+    v = enu_rotation(lat, lon).T @ np.array([5000.0, -500.0, 2500.0])
+    return np.r_[geodetic_to_ecef(lat, lon, 300e3), v]
+
+
+def ballistic_data(n: int, t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Initial truths (n, 6) and radar measurements (n, t, 3) (truth by our RK4, noise-free)."""
+    rng = np.random.default_rng(seed)
+    model = Ballistic(q=Q_BAL)
+    x = xbar_ballistic() + rng.normal(size=(n, 6)) * np.sqrt(np.diag(P0_BAL))
+    x0 = x.copy()
+    sd = np.sqrt(np.diag(RADAR.noise_cov()))
+    z = np.empty((n, t, 3))
+    for k in range(t):
+        x = model.propagate(x, DT, k * DT)
+        z[:, k] = RADAR.measure(x) + rng.normal(size=(n, 3)) * sd
+    return x0, z
+
+
+# --- timing -------------------------------------------------------------------------------
+def time_ours(estimator, prior, z: np.ndarray, sensor) -> float:
+    """Seconds for ``run(keep='final')`` over all runs and steps."""
+    t = z.shape[-2]
+    stream = MeasurementStream(DT * np.arange(1, t + 1), np.zeros(t, int), z)
+    # warm-up on a few steps (imports, caches), not timed
+    warm = MeasurementStream(stream.t[:3], stream.sensor[:3], z[..., :3, :])
+    run(estimator, prior, warm, [sensor], keep="final")
+    t0 = time.perf_counter()
+    out = run(estimator, prior, stream, [sensor], keep="final")
+    dt = time.perf_counter() - t0
+    if not np.all(np.isfinite(out.final_gaussian.mean)):
+        raise RuntimeError("non-finite final estimate")
+    return dt
+
+
+def rate(fn: Callable[[], object], steps: int, repeat: int = 2) -> float:
+    """steps / seconds of the fastest of ``repeat`` calls of fn (after imports are warm)."""
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return steps / best
+
+
+def ours_estimators():
+    """trackers estimators, sensors, priors per workload (functions of N)."""
+    bal = Ballistic(q=Q_BAL)
+    lin = LinearPosition(sigma=SIGMA_POS)
+    imm_bal = IMM([Mode(EKF(), Ballistic(q=q)) for q in IMM_Q], TRANS3)
+    imm_cv = IMM([Mode(KF(), CV(q=q)) for q in IMM_Q], TRANS3)
+    return {
+        "W1": (Filter(KF(), CV(q=Q_CV)), lin, "cv"),
+        "W2": (Filter(EKF(), bal), RADAR, "bal"),
+        "W3": (Filter(UKF(), bal), RADAR, "bal"),
+        "W4": (imm_bal, RADAR, "bal"),
+        "W4cv": (imm_cv, lin, "cv"),
+    }
+
+
+def prior_for(est, kind: str, n: int):
+    mean, p0 = (
+        (np.r_[0.0, 0, 0, 200, 100, 10], P0_CV) if kind == "cv" else (xbar_ballistic(), P0_BAL)
+    )
+    g = Gaussian(np.broadcast_to(mean, (n, 6)).copy(), np.broadcast_to(p0, (n, 6, 6)).copy())
+    return est.initial_belief(g) if isinstance(est, IMM) else g
+
+
+def peer_rates(t_peer: dict[str, int], seed: int) -> list[dict]:
+    """filterpy / Stone Soup rates on one run (independent of N)."""
+    out = []
+    _, zc = cv_data(1, max(t_peer.values()), seed)
+    _, zb = ballistic_data(1, max(t_peer.values()), seed)
+    zc, zb = zc[0], zb[0]
+    cvm = CV(q=Q_CV)
+    lin = LinearPosition(sigma=SIGMA_POS)
+    m0c = np.r_[0.0, 0, 0, 200, 100, 10]
+    f, q = cvm.transition_matrix(DT), cvm.process_noise(m0c, DT)
+    bal = Ballistic(q=Q_BAL)
+    qb = bal.process_noise(xbar_ballistic(), DT)
+    xb = xbar_ballistic()
+
+    def add(workload, method, steps, fn, note=""):
+        r = rate(fn, steps)
+        out.append({"workload": workload, "method": method, "steps_per_s": r, "note": note})
+
+    tp = t_peer
+    add(
+        "W1",
+        "filterpy",
+        tp["fp_kf"],
+        lambda: fp.run_kf(f, q, lin.matrix(), lin.noise_cov(), m0c, P0_CV, zc[: tp["fp_kf"]]),
+    )
+    add(
+        "W1",
+        "stonesoup",
+        tp["ss_kf"],
+        lambda: ss.run_kf_cv(Q_CV, SIGMA_POS, m0c, P0_CV, zc[: tp["ss_kf"]], DT),
+    )
+    add(
+        "W2",
+        "filterpy",
+        tp["fp_ekf"],
+        lambda: fp.run_ekf(bal, RADAR, qb, xb, P0_BAL, zb[: tp["fp_ekf"]], DT),
+    )
+    add(
+        "W2",
+        "stonesoup",
+        tp["ss_ekf"],
+        lambda: ss.run_ekf(bal, RADAR, xb, P0_BAL, zb[: tp["ss_ekf"]], DT),
+        "our ballistic model wrapped as a Stone Soup transition model",
+    )
+    add(
+        "W3",
+        "filterpy",
+        tp["fp_ukf"],
+        lambda: fp.run_ukf(
+            lambda x, dt: bal.propagate(x, dt),
+            RADAR.measure,
+            qb,
+            RADAR.noise_cov(),
+            xb,
+            P0_BAL,
+            zb[: tp["fp_ukf"]],
+            DT,
+            angle_indices=RADAR.angle_indices,
+        ),
+    )
+    add(
+        "W3",
+        "stonesoup",
+        tp["ss_ukf"],
+        lambda: ss.run_ukf(bal, RADAR, xb, P0_BAL, zb[: tp["ss_ukf"]], DT),
+        "our ballistic model wrapped as a Stone Soup transition model",
+    )
+    filters = [(CV(q=qq).transition_matrix(DT), CV(q=qq).process_noise(m0c, DT)) for qq in IMM_Q]
+    add(
+        "W4cv",
+        "filterpy",
+        tp["fp_imm"],
+        lambda: fp.run_imm(
+            filters,
+            lin.matrix(),
+            lin.noise_cov(),
+            [m0c] * 3,
+            [P0_CV] * 3,
+            np.full(3, 1 / 3),
+            TRANS3,
+            zc[: tp["fp_imm"]],
+        ),
+    )
+    for r in list(out):
+        if r["workload"] == "W4cv":
+            out.append(
+                {
+                    **r,
+                    "workload": "W4",
+                    "note": "filterpy IMMEstimator on W4cv (nearest equivalent)",
+                }
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, < 1 minute")
+    ap.add_argument("--json", type=Path, help="write results as a JSON list")
+    ap.add_argument("--n", type=int, nargs="*", help="numbers of runs N")
+    ap.add_argument("--steps", type=int, help="steps T for trackers")
+    ap.add_argument("--workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W4cv"])
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args(argv)
+    ns = a.n or ([1, 100, 1000] if a.quick else [1, 100, 1000, 10000])
+    t_steps = a.steps or (100 if a.quick else 1000)
+    t_peer = (
+        dict(fp_kf=200, ss_kf=50, fp_ekf=50, ss_ekf=30, fp_ukf=20, ss_ukf=10, fp_imm=100)
+        if a.quick
+        else dict(fp_kf=1000, ss_kf=200, fp_ekf=300, ss_ekf=100, fp_ukf=100, ss_ukf=40, fp_imm=500)
+    )
+    print(f"# trackers: T = {t_steps} steps, N = {ns}; peers: one run, steps {t_peer}")
+    peers = [p for p in peer_rates(t_peer, a.seed) if p["workload"] in a.workloads]
+    results: list[dict] = []
+    ests = ours_estimators()
+    for n in ns:
+        # a run of T steps needs a little warm-up of caches: use the full T for every N
+        data = {}
+        for w in a.workloads:
+            est, sensor, kind = ests[w]
+            if kind not in data:
+                data[kind] = (cv_data if kind == "cv" else ballistic_data)(n, t_steps, a.seed)
+            _, z = data[kind]
+            secs = time_ours(est, prior_for(est, kind, n), z, sensor)
+            results.append(
+                {"workload": w, "N": n, "method": "trackers", "steps_per_s": n * t_steps / secs}
+            )
+        for p in peers:
+            results.append({**p, "N": n, "scaled": True})
+        del data
+        print(f"# N = {n}: peak RSS so far {peak_rss_mib():.0f} MiB")
+    _print_table(results, a.workloads, ns)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(results, indent=1))
+        print(f"# wrote {a.json}")
+    return results
+
+
+def _print_table(results: list[dict], workloads: list[str], ns: list[int]) -> None:
+    def get(w, n, m):
+        for r in results:
+            if r["workload"] == w and r["N"] == n and r["method"] == m:
+                return r["steps_per_s"]
+        return None
+
+    print(
+        f"{'workload':8} {'N':>6} {'trackers':>12} {'filterpy':>10} {'stonesoup':>10} "
+        f"{'x filterpy':>10} {'x stonesoup':>11}"
+    )
+    for w in workloads:
+        for n in ns:
+            o, f_, s_ = get(w, n, "trackers"), get(w, n, "filterpy"), get(w, n, "stonesoup")
+            cells = [f"{v:12.4g}" if v else f"{'-':>12}" for v in (o,)]
+            cells += [f"{v:10.4g}" if v else f"{'-':>10}" for v in (f_, s_)]
+            cells += [f"{o / f_:10.1f}" if (o and f_) else f"{'-':>10}"]
+            cells += [f"{o / s_:11.1f}" if (o and s_) else f"{'-':>11}"]
+            print(f"{w:8} {n:6d} " + " ".join(cells))
+    print(f"# peak RSS {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
