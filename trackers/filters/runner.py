@@ -223,7 +223,10 @@ def _validate(
     check_gaussian("prior", g)
     n = g.mean.shape[-1]
     if isinstance(estimator, Filter) and n != estimator.ndim:
-        raise ValueError(f"prior.mean must be (..., {estimator.ndim}) for {estimator.model!r}")
+        raise ValueError(
+            f"prior.mean must be (..., {estimator.ndim}) for {estimator.model!r}, "
+            f"got shape {g.mean.shape}"
+        )
     prior_batch = g.mean.shape[:-1]
     shapes = [prior_batch, z.shape[:-2]]
     if truth is not None:

@@ -1,0 +1,185 @@
+"""Runner: multi-sensor streams, variable dt, keep='final' statistics, chunking, bad input."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import oracle
+import pytest
+
+from trackers.filters import EKF, KF, UKF, Filter, Gaussian
+from trackers.filters.runner import MeasurementStream, Summary, Track, run
+from trackers.models.linear import CV, LinearPosition
+
+X0 = np.array([5000.0, 8000.0, 2000.0, 50.0, -80.0, 5.0])
+P0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+
+
+@dataclass(frozen=True)
+class PositionXY:
+    """Linear 2-D measurement of (x, y)."""
+
+    sigma: float = 20.0
+    ndim_meas: int = 2
+    angle_indices: tuple = ()
+
+    def matrix(self):
+        H = np.zeros((2, 6))
+        H[0, 0] = H[1, 1] = 1.0
+        return H
+
+    def measure(self, x):
+        return x[..., :2].copy()
+
+    def measure_with_jacobian(self, x):
+        return self.measure(x), np.broadcast_to(self.matrix(), (*x.shape[:-1], 2, 6))
+
+    def noise_cov(self):
+        return self.sigma**2 * np.eye(2)
+
+
+def _stream(runs=5, seed=31):
+    """Irregular times, a repeated time (two sensors at once), three sensors, misses."""
+    rng = np.random.default_rng(seed)
+    t = np.array([0.5, 1.0, 1.0, 2.5, 2.6, 4.0, 4.0, 7.0, 7.5, 9.0, 9.2, 12.0])
+    sensor = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 2, 1, 0])
+    sensors = [LinearPosition(10.0), oracle.LocalRAE(), PositionXY()]
+    model = CV(q=1.0)
+    X = np.empty((runs, t.size, 6))
+    x = X0 + rng.standard_normal((runs, 6)) * np.sqrt(np.diag(P0))
+    tp = 0.0
+    for k, tk in enumerate(t):
+        x = model.propagate(x, tk - tp)
+        if tk > tp:
+            Lq = np.linalg.cholesky(model.noise_matrix(tk - tp))
+            x = x + rng.standard_normal((runs, 6)) @ Lq.T
+        X[:, k] = x
+        tp = tk
+    Z = np.full((runs, t.size, 3), np.nan)
+    for k, s in enumerate(sensor):
+        sk = sensors[s]
+        v = rng.standard_normal((runs, sk.ndim_meas)) * np.sqrt(np.diag(sk.noise_cov()))
+        Z[:, k, : sk.ndim_meas] = sk.measure(X[:, k]) + v
+    Z[1, 3] = np.nan
+    Z[4, 8] = np.nan
+    return model, sensors, MeasurementStream(t, sensor, Z), X
+
+
+@pytest.mark.parametrize("rule", [KF(), EKF(), UKF()])
+def test_runner_equals_hand_written_step_loop(rule):
+    model, sensors, stream, _ = _stream()
+    f = Filter(rule, model)
+    track = run(f, Gaussian(X0, P0), stream, sensors)
+    assert isinstance(track, Track) and track.mean.shape == (5, 12, 6)
+    b = Gaussian(np.broadcast_to(X0, (5, 6)), np.broadcast_to(P0, (5, 6, 6)))
+    tp = 0.0
+    for k, (tk, s) in enumerate(zip(stream.t, stream.sensor, strict=True)):
+        if tk > tp:
+            b = rule.predict(b, model, tk - tp, tp)
+        m = sensors[s].ndim_meas
+        b, info = rule.update(b, stream.z[:, k, :m], sensors[s])
+        np.testing.assert_allclose(track.mean[:, k], b.mean, rtol=1e-12)
+        np.testing.assert_allclose(track.cov[:, k], b.cov, rtol=1e-12)
+        np.testing.assert_allclose(track.nis[:, k], info.nis, rtol=1e-12)
+        assert np.all(np.isnan(track.innovation[:, k, m:]))
+        tp = tk
+    assert np.isnan(track.nis[1, 3]) and np.isnan(track.nis[4, 8])
+
+
+def test_final_statistics_match_the_full_track_and_chunking():
+    model, sensors, stream, X = _stream(runs=7)
+    f = Filter(UKF(), model)
+    groups = {"pos": (0, 1, 2), "state": tuple(range(6))}
+    full = run(f, Gaussian(X0, P0), stream, sensors, truth=X, nees_groups=groups)
+    summ = run(
+        f, Gaussian(X0, P0), stream, sensors, truth=X, nees_groups=groups, keep="final", chunk=3
+    )
+    assert isinstance(summ, Summary)
+    np.testing.assert_allclose(summ.final.mean, full.mean[:, -1], rtol=1e-12)
+    np.testing.assert_allclose(summ.final.cov, full.cov[:, -1], rtol=1e-12)
+    e = X - full.mean
+    Pinv = np.linalg.inv(full.cov)
+    nees = np.einsum("rti,rtij,rtj->rt", e, Pinv, e)
+    np.testing.assert_allclose(summ.stats.epoch_nees["state"], nees.mean(0), rtol=1e-8)
+    np.testing.assert_allclose(summ.stats.nees_sum["state"], nees.sum(1), rtol=1e-8)
+    Pp = np.linalg.inv(full.cov[..., :3, :3])
+    nees_p = np.einsum("rti,rtij,rtj->rt", e[..., :3], Pp, e[..., :3])
+    np.testing.assert_allclose(summ.stats.epoch_nees["pos"], nees_p.mean(0), rtol=1e-8)
+    np.testing.assert_allclose(summ.stats.epoch_sq_err, (e**2).mean(0), rtol=1e-10)
+    np.testing.assert_allclose(summ.stats.epoch_nis, np.nanmean(full.nis, axis=0), rtol=1e-10)
+    np.testing.assert_array_equal(summ.stats.nis_count, (~np.isnan(full.nis)).sum(1))
+    np.testing.assert_allclose(summ.stats.loglik_sum, full.loglik.sum(1), rtol=1e-10)
+    np.testing.assert_array_equal(summ.stats.epoch_nis_dof, [3, 3, 2, 3, 3, 2, 3, 3, 3, 2, 3, 3])
+    np.testing.assert_allclose(full.stats.epoch_nees["state"], summ.stats.epoch_nees["state"])
+
+
+def test_multi_axis_batch_and_unbatched_stream():
+    model, sensors, stream, _ = _stream(runs=6)
+    f = Filter(KF(), model)
+    flat = run(f, Gaussian(X0, P0), stream, sensors)
+    z2 = stream.z.reshape(2, 3, 12, 3)
+    grid = run(f, Gaussian(X0, P0), stream._replace(z=z2), sensors, chunk=4)
+    np.testing.assert_allclose(grid.mean.reshape(6, 12, 6), flat.mean, rtol=1e-12)
+    one = run(f, Gaussian(X0, P0), stream._replace(z=stream.z[2]), sensors)
+    assert one.mean.shape == (12, 6) and one.nis.shape == (12,)
+    np.testing.assert_allclose(one.mean, flat.mean[2], rtol=1e-12)
+
+
+def test_bad_inputs_are_named():
+    model, sensors, stream, X = _stream()
+    f = Filter(KF(), model)
+    g = Gaussian(X0, P0)
+    with pytest.raises(ValueError, match=r"stream\.t must be nondecreasing"):
+        run(f, g, stream._replace(t=stream.t[::-1].copy()), sensors)
+    with pytest.raises(ValueError, match="before the prior time"):
+        run(f, g, stream, sensors, t0=1.0)
+    with pytest.raises(ValueError, match=r"stream.z must be \(\.\.\., T=12"):
+        run(f, g, stream._replace(z=stream.z[:, :5]), sensors)
+    with pytest.raises(ValueError, match=r"stream\.sensor values must be in"):
+        run(f, g, stream._replace(sensor=stream.sensor + 1), sensors)
+    with pytest.raises(ValueError, match=r"stream\.sensor must be an integer array"):
+        run(f, g, stream._replace(sensor=stream.sensor.astype(float)), sensors)
+    with pytest.raises(ValueError, match=r"prior\.cov must be symmetric"):
+        P = P0.copy()
+        P[0, 1] = 5.0
+        run(f, Gaussian(X0, P), stream, sensors)
+    with pytest.raises(ValueError, match=r"prior\.cov must be positive semi-definite"):
+        run(f, Gaussian(X0, -P0), stream, sensors)
+    with pytest.raises(ValueError, match=r"prior\.mean must be finite"):
+        run(f, Gaussian(np.full(6, np.nan), P0), stream, sensors)
+    with pytest.raises(ValueError, match=r"prior.cov must be \(\.\.\., 6, 6\)"):
+        run(f, Gaussian(X0, np.eye(5)), stream, sensors)
+    with pytest.raises(ValueError, match=r"prior.mean must be \(\.\.\., 6\).*got shape \(9,\)"):
+        run(Filter(KF(), CV(q=1.0)), Gaussian(np.zeros(9), np.eye(9)), stream, sensors)
+    with pytest.raises(ValueError, match="truth must be"):
+        run(f, g, stream, sensors, truth=X[..., :3])
+    with pytest.raises(ValueError, match="do not broadcast"):
+        run(f, g, stream, sensors, truth=X[:2])
+    with pytest.raises(ValueError, match="keep must be"):
+        run(f, g, stream, sensors, keep="some")
+    with pytest.raises(ValueError, match="chunk"):
+        run(f, g, stream, sensors, chunk=0)
+    with pytest.raises(ValueError, match="nees_groups"):
+        run(f, g, stream, sensors, truth=X, nees_groups={"bad": (7,)})
+    with pytest.raises(TypeError, match="sensors\\[1\\] must be a MeasurementModel"):
+        run(f, g, stream, [sensors[0], object(), sensors[2]])
+    with pytest.raises(ValueError, match=r"stream\.z must not contain inf"):
+        z = stream.z.copy()
+        z[0, 0, 0] = np.inf
+        run(f, g, stream._replace(z=z), sensors)
+    with pytest.raises(TypeError, match="rule must be"):
+        Filter("KF", model)
+
+
+def test_bad_model_noise_is_caught_at_the_boundary():
+    @dataclass(frozen=True)
+    class BrokenCV(CV):
+        def noise_matrix(self, dt):
+            Q = super().noise_matrix(dt)
+            Q[0, 0] = np.nan
+            return Q
+
+    _, sensors, stream, _ = _stream()
+    with pytest.raises(
+        ValueError, match=r"model.process_noise\(prior.mean, dt=0.5\) must be finite"
+    ):
+        run(Filter(KF(), BrokenCV(q=1.0)), Gaussian(X0, P0), stream, sensors)

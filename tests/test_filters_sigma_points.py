@@ -1,0 +1,90 @@
+"""Sigma-point rules, unscented transform and the small closed-form linear algebra."""
+
+import numpy as np
+import pytest
+
+from trackers.filters import Gaussian, cubature, merwe_scaled
+from trackers.filters.linalg_small import cholesky_lower, inv_spd
+from trackers.filters.sigma_points import SigmaPointRule, sigma_points, transform_moments
+from trackers.filters.sigma_points import weighted_mean as wmean
+
+
+def _spd(rng, shape, m):
+    A = rng.standard_normal((*shape, m, m))
+    return A @ np.swapaxes(A, -1, -2) + 0.1 * np.eye(m)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7])
+def test_inv_spd_and_cholesky_match_lapack(m):
+    rng = np.random.default_rng(m)
+    S = _spd(rng, (50,), m)
+    inv, logdet = inv_spd(S)
+    np.testing.assert_allclose(inv, np.linalg.inv(S), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(logdet, np.linalg.slogdet(S)[1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(cholesky_lower(S), np.linalg.cholesky(S), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 6])
+def test_non_pd_members_give_nan_not_exceptions(m):
+    rng = np.random.default_rng(10 + m)
+    S = _spd(rng, (4,), m)
+    S[2] = -S[2]
+    _, logdet = inv_spd(S)
+    assert np.isnan(logdet[2]) and np.all(np.isfinite(logdet[[0, 1, 3]]))
+    L = cholesky_lower(S)
+    assert np.isnan(L[2]).any() and np.all(np.isfinite(L[[0, 1, 3]]))
+
+
+def test_rules_weights_and_points():
+    r = merwe_scaled(4, 0.5, 2.0, 1.0)
+    lam = 0.25 * 5 - 4
+    assert r.npoints == 9 and r.wm.sum() == pytest.approx(1.0)
+    assert r.wm[0] == pytest.approx(lam / (4 + lam))
+    assert r.wc[0] == pytest.approx(lam / (4 + lam) + 1 - 0.25 + 2.0)
+    np.testing.assert_allclose(np.abs(r.unit_points[1:]).max(axis=1), np.sqrt(4 + lam))
+    c = cubature(4)
+    assert c.npoints == 8 and np.allclose(c.wm, 1 / 8) and np.allclose(c.wc, 1 / 8)
+
+
+def test_cubature_is_merwe_alpha1_beta0_kappa0():
+    # lambda = 0: Merwe points are +-sqrt(n) e_i plus a centre point with zero weights
+    for n in (2, 5, 9):
+        u, c = merwe_scaled(n, 1.0, 0.0, 0.0), cubature(n)
+        assert u.wm[0] == 0.0 and u.wc[0] == 0.0
+        np.testing.assert_allclose(u.unit_points[1:], c.unit_points)
+        np.testing.assert_allclose(u.wm[1:], c.wm)
+        np.testing.assert_allclose(u.wc[1:], c.wc)
+        assert merwe_scaled(n, 1.0, 2.0, 0.0).wc[0] == 2.0  # beta != 0 differs
+
+
+@pytest.mark.parametrize("rule", [merwe_scaled(3, 1e-3, 2.0, 0.0), merwe_scaled(3), cubature(3)])
+def test_unscented_transform_exact_for_linear_maps(rule):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 3))
+    P = _spd(rng, (6,), 3)
+    A = rng.standard_normal((2, 3))
+    X = sigma_points(Gaussian(x, P), rule)
+    Y = X @ A.T + 1.0
+    y, Pyy, Pxy = transform_moments(X, Y, x, rule)
+    np.testing.assert_allclose(y, x @ A.T + 1.0, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(Pyy, A @ P @ A.T, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(Pxy, P @ A.T, rtol=1e-7, atol=1e-7)
+
+
+def test_angle_weighted_mean_across_the_cut():
+    wm = np.full(4, 0.25)
+    Y = np.array([[np.pi - 0.1], [-np.pi + 0.1], [np.pi - 0.05], [-np.pi + 0.05]])
+    m = wmean(Y[None], wm, (0,))
+    assert abs(abs(m[0, 0]) - np.pi) < 1e-12  # not 0, the naive mean
+    assert wmean(Y[None], wm, ())[0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_rule_validation():
+    with pytest.raises(ValueError, match="alpha"):
+        merwe_scaled(3, 0.0)
+    with pytest.raises(ValueError, match="n \\+ lambda"):
+        merwe_scaled(3, 1.0, 2.0, -3.0)
+    with pytest.raises(ValueError, match="dimension"):
+        cubature(0)
+    with pytest.raises(ValueError, match="sum to 1"):
+        SigmaPointRule(np.zeros((2, 1)), np.array([0.3, 0.3]), np.array([0.5, 0.5]))
