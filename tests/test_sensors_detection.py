@@ -185,8 +185,10 @@ def test_stage_separation_pair_is_merged_first_then_split():
 
 def test_same_seed_same_output_and_runs_axis():
     fl = kepler_flight(separations=(60.0, 90.0), duration_s=300.0)
-    rads = [make_radar(false_alarms_per_scan=2.0), make_radar(id="r2", lat=math.radians(36.0),
-                                                                 revisit=2.0, revisit_phase=0.5)]  # fmt: skip
+    rads = [
+        make_radar(false_alarms_per_scan=2.0),
+        make_radar(id="r2", lat=math.radians(36.0), revisit=2.0, revisit_phase=0.5),
+    ]
     d1 = observe(fl, rads, None, np.random.default_rng(42), runs=7)
     d2 = observe(fl, rads, None, np.random.default_rng(42), runs=7)
     for f in ("run", "sensor_index", "t_meas", "t_arrival", "z", "origin_index"):
