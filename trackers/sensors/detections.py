@@ -1,8 +1,9 @@
 """The detections table: what a consumer receives from the radar network, plus scoring tags.
 
 :class:`Detections` is a frozen dataclass of column arrays (one row per detection), sorted by
-``(run, t_arrival, t_meas, sensor, origin)``. Sensor ids and origins are stored as small
-integer codes into the ``sensors`` / ``origins`` tuples (the string columns are properties).
+``(run, t_arrival)`` (ties: radar order, then scan, then objects / merged / clutter). Sensor
+ids and origins are stored as small integer codes into the ``sensors`` / ``origins`` tuples
+(the string columns are properties).
 ``origin`` is the truth tag kept only for scoring: an object id, several ids joined by ``"+"``
 for an unresolved (merged) detection, or ``"clutter"``.
 

@@ -201,8 +201,8 @@ def swerling1_cell(snr: NDArray, rng: np.random.Generator, shape: tuple[int, ...
     return (y**2).sum(-1), (amp**2).sum(-1)
 
 
-def _draw(plan: _Plan, rng: np.random.Generator, nb: int, clutter: bool) -> list[dict]:
-    """Random draws of one radar for ``nb`` runs: groups of rows, each sorted by (run, scan)."""
+def _draw(plan: _Plan, rng: np.random.Generator, nb: int, clutter: bool) -> dict:
+    """Random draws of one radar for ``nb`` runs: rows sorted by (run, scan)."""
     radar = plan.radar
     groups = []
     # --- lone objects: Pd = Pfa^(1/(1+SNR)); detect iff U < Pd (U uniform, float32 grid)
@@ -248,18 +248,27 @@ def _draw(plan: _Plan, rng: np.random.Generator, nb: int, clutter: bool) -> list
         for link in plan.path:
             lat += link.sample(rng, lat.shape)
         arr = np.maximum.accumulate(arr + lat, axis=1)
-    for g in groups:
-        g["t_meas"] = plan.t_scan[g["k"]]
-        g["t_arr"] = arr[g["run"], g["k"]]
-        g["sensor"] = plan.sensor
-    return groups
+    # one block per radar sorted by (run, scan): objects, merged cells, then clutter
+    run = np.concatenate([g["run"] for g in groups])
+    k = np.concatenate([g["k"] for g in groups])
+    order = np.argsort(run * plan.t_scan.size + k, kind="stable")
+    run, k = run[order], k[order]
+    return dict(
+        run=run,
+        k=k,
+        z=np.concatenate([g["z"] for g in groups])[order],
+        origin=np.concatenate([g["origin"] for g in groups])[order],
+        t_meas=plan.t_scan[k],
+        t_arr=arr[run, k],
+        sensor=plan.sensor,
+    )
 
 
 def _sorted_order(run: NDArray, t_arr: NDArray) -> NDArray:
     """Stable order by (run, t_arrival).
 
-    The rows come as a few dozen blocks each already sorted by (run, t_arrival) (one per
-    radar and row kind), so a stable sort of the key run * S + (t - t_lo), S = 2^ceil(log2
+    The rows come as one block per radar, each already sorted by (run, scan) and hence by
+    (run, t_arrival) (FIFO links), so a stable sort of the key run * S + (t - t_lo), S = 2^ceil(log2
     span), is a cheap timsort merge. Float rounding of the key can only create ties (it is
     monotone), never inversions, and ties keep block order; the result is checked and an
     exact lexsort is used if any near-tie came out of order.
@@ -352,7 +361,8 @@ def observe(
     Returns
     -------
     Detections
-        Sorted by (run, t_arrival, t_meas, sensor, origin).
+        Sorted by (run, t_arrival); equal arrival times keep radar order (as given), then
+        scan order, then object detections before merged ones before clutter.
     """
     if rng is None:
         raise TypeError("observe needs an explicit rng (numpy.random.Generator or int seed)")
@@ -410,7 +420,7 @@ def observe(
     out = _Columns(int(runs * per_run + 6.0 * math.sqrt(runs * per_run) + 1024))
     for run0 in range(0, runs, chunk_runs):
         nb = min(chunk_runs, runs - run0)
-        groups = [g for p in plans for g in _draw(p, rng, nb, clutter)]
+        groups = [_draw(p, rng, nb, clutter) for p in plans]
         run = np.concatenate([g["run"] for g in groups]).astype(np.int32) + run0
         t_arr = np.concatenate([g["t_arr"] for g in groups])
         order = _sorted_order(run, t_arr)
