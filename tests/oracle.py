@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trackers.filters.runner import MeasurementStream
+from trackers.models.linear import CV, LinearPosition
+
 
 def wrap(a):
     return (a + np.pi) % (2 * np.pi) - np.pi
@@ -183,3 +186,58 @@ def simulate_linear(F, Q, x0, P0, T, runs, rng):
         x = x @ F.T + rng.standard_normal((runs, n)) @ LQ.T
         X[:, k] = x
     return X
+
+
+X0_MULTI = np.array([5000.0, 8000.0, 2000.0, 50.0, -80.0, 5.0])
+P0_MULTI = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+
+
+@dataclass(frozen=True)
+class PositionXY:
+    """Linear 2-D measurement of (x, y)."""
+
+    sigma: float = 20.0
+    ndim_meas: int = 2
+    angle_indices: tuple = ()
+
+    def matrix(self):
+        H = np.zeros((2, 6))
+        H[0, 0] = H[1, 1] = 1.0
+        return H
+
+    def measure(self, x):
+        return x[..., :2].copy()
+
+    def measure_with_jacobian(self, x):
+        return self.measure(x), np.broadcast_to(self.matrix(), (*x.shape[:-1], 2, 6))
+
+    def noise_cov(self):
+        return self.sigma**2 * np.eye(2)
+
+
+def multi_sensor_stream(runs=5, seed=31, linear_only=False):
+    """Irregular times, a repeated time (two sensors at once), three sensors, misses."""
+    rng = np.random.default_rng(seed)
+    t = np.array([0.5, 1.0, 1.0, 2.5, 2.6, 4.0, 4.0, 7.0, 7.5, 9.0, 9.2, 12.0])
+    sensor = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 2, 1, 0])
+    second = LinearPosition(30.0) if linear_only else LocalRAE()
+    sensors = [LinearPosition(10.0), second, PositionXY()]
+    model = CV(q=1.0)
+    X = np.empty((runs, t.size, 6))
+    x = X0_MULTI + rng.standard_normal((runs, 6)) * np.sqrt(np.diag(P0_MULTI))
+    tp = 0.0
+    for k, tk in enumerate(t):
+        x = model.propagate(x, tk - tp)
+        if tk > tp:
+            Lq = np.linalg.cholesky(model.noise_matrix(tk - tp))
+            x = x + rng.standard_normal((runs, 6)) @ Lq.T
+        X[:, k] = x
+        tp = tk
+    Z = np.full((runs, t.size, 3), np.nan)
+    for k, s in enumerate(sensor):
+        sk = sensors[s]
+        v = rng.standard_normal((runs, sk.ndim_meas)) * np.sqrt(np.diag(sk.noise_cov()))
+        Z[:, k, : sk.ndim_meas] = sk.measure(X[:, k]) + v
+    Z[1 % runs, 3] = np.nan
+    Z[4 % runs, 8] = np.nan
+    return model, sensors, MeasurementStream(t, sensor, Z), X

@@ -3,65 +3,15 @@
 from dataclasses import dataclass
 
 import numpy as np
-import oracle
 import pytest
+from oracle import multi_sensor_stream as _stream
 
 from trackers.filters import EKF, KF, UKF, Filter, Gaussian
-from trackers.filters.runner import MeasurementStream, Summary, Track, run
-from trackers.models.linear import CV, LinearPosition
+from trackers.filters.runner import Summary, Track, run
+from trackers.models.linear import CV
 
 X0 = np.array([5000.0, 8000.0, 2000.0, 50.0, -80.0, 5.0])
 P0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
-
-
-@dataclass(frozen=True)
-class PositionXY:
-    """Linear 2-D measurement of (x, y)."""
-
-    sigma: float = 20.0
-    ndim_meas: int = 2
-    angle_indices: tuple = ()
-
-    def matrix(self):
-        H = np.zeros((2, 6))
-        H[0, 0] = H[1, 1] = 1.0
-        return H
-
-    def measure(self, x):
-        return x[..., :2].copy()
-
-    def measure_with_jacobian(self, x):
-        return self.measure(x), np.broadcast_to(self.matrix(), (*x.shape[:-1], 2, 6))
-
-    def noise_cov(self):
-        return self.sigma**2 * np.eye(2)
-
-
-def _stream(runs=5, seed=31):
-    """Irregular times, a repeated time (two sensors at once), three sensors, misses."""
-    rng = np.random.default_rng(seed)
-    t = np.array([0.5, 1.0, 1.0, 2.5, 2.6, 4.0, 4.0, 7.0, 7.5, 9.0, 9.2, 12.0])
-    sensor = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 2, 1, 0])
-    sensors = [LinearPosition(10.0), oracle.LocalRAE(), PositionXY()]
-    model = CV(q=1.0)
-    X = np.empty((runs, t.size, 6))
-    x = X0 + rng.standard_normal((runs, 6)) * np.sqrt(np.diag(P0))
-    tp = 0.0
-    for k, tk in enumerate(t):
-        x = model.propagate(x, tk - tp)
-        if tk > tp:
-            Lq = np.linalg.cholesky(model.noise_matrix(tk - tp))
-            x = x + rng.standard_normal((runs, 6)) @ Lq.T
-        X[:, k] = x
-        tp = tk
-    Z = np.full((runs, t.size, 3), np.nan)
-    for k, s in enumerate(sensor):
-        sk = sensors[s]
-        v = rng.standard_normal((runs, sk.ndim_meas)) * np.sqrt(np.diag(sk.noise_cov()))
-        Z[:, k, : sk.ndim_meas] = sk.measure(X[:, k]) + v
-    Z[1, 3] = np.nan
-    Z[4, 8] = np.nan
-    return model, sensors, MeasurementStream(t, sensor, Z), X
 
 
 @pytest.mark.parametrize("rule", [KF(), EKF(), UKF()])
