@@ -273,3 +273,24 @@ def test_boost_known_thrust_splits_at_burnout():
     _, f = model.propagate_with_jacobian(x0, 20.0, 50.0)
     f_fd = _fd_jacobian(lambda y: model.propagate(y, 20.0, 50.0), x0, STEPS7[:6])
     assert np.max(np.abs(f - f_fd) / np.abs(f_fd).max(axis=0, keepdims=True)) < 1e-6
+
+
+def test_fused_gravity_matches_trackers_earth():
+    """forces.* (fused J2 + gradient + frame terms) equals trackers.earth term by term."""
+    from trackers.earth import gravity
+    from trackers.models import forces
+
+    rng = np.random.default_rng(8)
+    r = rng.normal(size=(50, 3)) * 7e6
+    v = rng.normal(size=(50, 3)) * 3e3
+    for earth in (EarthModel(), EarthModel(gravity="point-mass"), EarthModel(rotating=False)):
+        acc, dr, dv = forces.gravity_frame_with_jacobians(earth, r, v)
+        ref = earth.acceleration(r, v)
+        np.testing.assert_allclose(acc, ref, rtol=1e-13, atol=1e-18)
+        np.testing.assert_allclose(forces.gravity_frame(earth, r, v), ref, rtol=1e-13)
+        wr, wv = earth.frame_jacobians()
+        np.testing.assert_allclose(dr, earth.gravitation_gradient(r) + wr, rtol=1e-12, atol=1e-20)
+        np.testing.assert_array_equal(dv, wv)
+    _, g = forces.j2_with_gradient(r, 3.986e14, 6.378e6)
+    np.testing.assert_allclose(g, gravity.j2_gradient(r, 3.986e14, 6.378e6), rtol=1e-12)
+    np.testing.assert_allclose(g, np.swapaxes(g, -1, -2), rtol=1e-13)  # Hessian: symmetric

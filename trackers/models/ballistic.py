@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trackers.earth.model import WGS84_FULL, EarthModel
+from trackers.models.forces import gravity_frame, gravity_frame_with_jacobians
 from trackers.models.integrate import rk4, rk4_with_jacobian
 
 POS_VEL_NAMES = ("x", "y", "z", "vx", "vy", "vz")
@@ -74,17 +75,6 @@ def check_state(x: ArrayLike, n: int, owner: str) -> NDArray:
     if x.ndim < 1 or x.shape[-1] != n:
         raise ValueError(f"{owner}: state x must have shape (..., {n}), got {x.shape}")
     return x
-
-
-def gravity_frame(earth: EarthModel, r: NDArray, v: NDArray) -> NDArray:
-    """g(r) - 2 w x v - w x (w x r), ``(..., 3)`` [m/s^2]."""
-    return earth.gravitation(r) + earth.frame_acceleration(r, v)
-
-
-def gravity_frame_jacobians(earth: EarthModel, r: NDArray) -> tuple[NDArray, NDArray]:
-    """(d a/d r = G + W_r ``(..., 3, 3)``, d a/d v = W_v ``(3, 3)``) of :func:`gravity_frame`."""
-    wr, wv = earth.frame_jacobians()
-    return earth.gravitation_gradient(r) + wr, wv
 
 
 def density_and_gradient(earth: EarthModel, r: NDArray) -> tuple[NDArray, NDArray]:
@@ -209,8 +199,7 @@ class Ballistic:
         x = check_state(x, self.ndim, "Ballistic.derivative_with_jacobian")
         n = self.ndim
         r, v = x[..., :3], x[..., 3:6]
-        acc = gravity_frame(self.earth, r, v)
-        dr, dv = gravity_frame_jacobians(self.earth, r)
+        acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v)
         a = np.zeros(x.shape[:-1] + (n, n))
         a[..., 0:3, 3:6] = np.eye(3)
         if self._has_drag:

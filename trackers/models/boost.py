@@ -46,9 +46,8 @@ from trackers.models.ballistic import (
     check_positive,
     check_state,
     cv_process_noise,
-    gravity_frame,
-    gravity_frame_jacobians,
 )
+from trackers.models.forces import gravity_frame, gravity_frame_with_jacobians
 from trackers.models.integrate import rk4, rk4_with_jacobian
 
 
@@ -141,12 +140,12 @@ class BoostKnownThrust:
         r, v = x[..., :3], x[..., 3:6]
         u, speed = _unit(v)
         a_t = np.broadcast_to(self.thrust_acceleration(t, burning), speed.shape)
-        dr, dv = gravity_frame_jacobians(self.earth, r)
+        g_acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v)
         a = np.zeros(x.shape[:-1] + (6, 6))
         a[..., 0:3, 3:6] = np.eye(3)
         a[..., 3:6, 0:3] = dr
         a[..., 3:6, 3:6] = dv + _thrust_dv(a_t, u, speed)
-        acc = gravity_frame(self.earth, r, v) + a_t[..., None] * u
+        acc = g_acc + a_t[..., None] * u
         return np.concatenate([v, acc], axis=-1), a
 
     def _segments(self, dt: ArrayLike, t: ArrayLike) -> list[tuple[NDArray, NDArray, NDArray]]:
@@ -248,7 +247,7 @@ class BoostThrustState:
         x = check_state(x, 7, "BoostThrustState.derivative_with_jacobian")
         r, v, a_t = x[..., :3], x[..., 3:6], x[..., 6]
         u, speed = _unit(v)
-        dr, dv = gravity_frame_jacobians(self.earth, r)
+        g_acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v)
         rate, drate = self._a_t_rate(a_t)
         a = np.zeros(x.shape[:-1] + (7, 7))
         a[..., 0:3, 3:6] = np.eye(3)
@@ -256,7 +255,7 @@ class BoostThrustState:
         a[..., 3:6, 3:6] = dv + _thrust_dv(a_t, u, speed)
         a[..., 3:6, 6] = u
         a[..., 6, 6] = drate
-        acc = gravity_frame(self.earth, r, v) + a_t[..., None] * u
+        acc = g_acc + a_t[..., None] * u
         return np.concatenate([v, acc, rate[..., None]], axis=-1), a
 
     def propagate(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:

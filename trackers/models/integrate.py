@@ -93,10 +93,14 @@ def rk4_with_jacobian(
     hs = h
     tt = np.asarray(t, float)
     nx = x.shape[-1]
-    phi = np.broadcast_to(np.eye(nx), np.broadcast_shapes(x.shape, h1.shape)[:-1] + (nx, nx))
+    phi = None  # identity before the first substep (A I = A: one product saved)
     for _ in range(n_sub):
         k1, a1 = fj(x, tt)
-        p1 = a1 @ phi
+        if phi is None:
+            phi = np.broadcast_to(np.eye(nx), a1.shape)
+            p1 = a1
+        else:
+            p1 = a1 @ phi
         k2, a2 = fj(x + 0.5 * h1 * k1, tt + 0.5 * hs)
         p2 = a2 @ (phi + 0.5 * h2 * p1)
         k3, a3 = fj(x + 0.5 * h1 * k2, tt + 0.5 * hs)
