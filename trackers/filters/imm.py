@@ -422,9 +422,16 @@ class IMM:
         if self._equal:
             xs = np.stack([g.mean for g in belief.modes], axis=-2)
             ps = np.stack([g.cov for g in belief.modes], axis=-3)
-            for j in range(self.nmodes):
-                mixed.append(self._moment_match(w[..., :, j], xs, ps))
-            return tuple(mixed), c
+            # all targets j at once: x0_j = sum_i w_ij x_i,
+            # P0_j = sum_i w_ij P_i + sum_i w_ij d_ij d_ij',  d_ij = x_i - x0_j
+            wt = np.swapaxes(w, -1, -2)  # (..., j, i)
+            x0 = wt @ xs  # (..., j, n)
+            n = xs.shape[-1]
+            p0 = (wt @ ps.reshape(ps.shape[:-2] + (n * n,))).reshape(x0.shape + (n,))
+            d = xs[..., None, :, :] - x0[..., :, None, :]  # (..., j, i, n)
+            p0 = p0 + np.swapaxes(wt[..., None] * d, -1, -2) @ d
+            p0 = symmetrize(p0)
+            return tuple(Gaussian(x0[..., j, :], p0[..., j, :, :]) for j in range(self.nmodes)), c
         for j in range(self.nmodes):
             xs, ps = self._embedded(belief.modes, w[..., :, j])
             mixed.append(self.project(j, self._moment_match(w[..., :, j], xs, ps)))
