@@ -176,6 +176,7 @@ def make_rhs(
     ve: float = 0.0,
     exit_area: float = 0.0,
     direction: Callable | None = None,
+    lift_to_drag: float = 0.0,
 ) -> Rhs:
     """Scalar right-hand side f(t, y) -> dy/dt (equations in the module docstring).
 
@@ -183,6 +184,9 @@ def make_rhs(
     at the Mach number (0 = no drag; a ballistic body with coefficient beta and mass m has
     ``ref_area = m / beta``, ``cd0 = 1``). Burning stage: ``mdot`` [kg/s] > 0,
     ``ve`` = g0 Isp_vac [m/s], ``exit_area`` [m^2] and the thrust ``direction`` callable.
+    ``lift_to_drag`` L/D > 0 adds a lift acceleration of magnitude (L/D) |a_drag| along
+    n = unit(e_r - (e_r . e_v) e_v), perpendicular to the velocity in the vertical plane,
+    pointing up (a quasi-ballistic "pull-up"/glide of a manoeuvring RV).
     """
     mu, j2, re, w, a, b = fe.mu, fe.j2, fe.re, fe.w, fe.a, fe.b
     k0 = 1.5 * j2 * re * re
@@ -196,6 +200,7 @@ def make_rhs(
     drag = fe.kind != "none" and ref_area > 0.0 and (mach_dep or cd0 > 0.0)
     need_air = drag or (burning and exit_area > 0.0 and fe.kind != "none")
     u = direction
+    ld = float(lift_to_drag)
 
     def rhs(t: float, yv: NDArray) -> list[float]:
         x, y, z, vx, vy, vz, m = yv.tolist()
@@ -221,6 +226,16 @@ def make_rhs(
                 ax += kd * vx
                 ay += kd * vy
                 az += kd * vz
+                if ld > 0.0:
+                    # a_lift = (L/D) |a_drag| n,  n = unit(e_r - (e_r . e_v) e_v)
+                    c = (x * vx + y * vy + z * vz) / (rn * sp * sp)
+                    nx, ny, nz = x / rn - c * vx, y / rn - c * vy, z / rn - c * vz
+                    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+                    if nn > 1e-12:
+                        fl = -ld * kd * sp / nn
+                        ax += fl * nx
+                        ay += fl * ny
+                        az += fl * nz
         if burning:
             # F = mdot g0 Isp_vac - p A_e along the guidance direction u
             f = mdot * ve - p * exit_area
@@ -243,6 +258,7 @@ def accel_batch(
     ref_area: float = 0.0,
     cd0: float = 0.0,
     cd_table: Sequence[tuple[float, float]] = (),
+    lift_to_drag: float = 0.0,
 ) -> tuple[NDArray, NDArray]:
     """Acceleration ``(K, 3)`` of a coasting body and its drag area Cd A ``(K,)``, vectorised.
 
@@ -256,5 +272,13 @@ def accel_batch(
         rho, _, snd = fe.air_batch(fe.altitude_batch(r))
         sp = np.linalg.norm(v, axis=-1)
         cda = ref_area * cd_batch(cd0, cd_table, sp / snd)
-        acc = acc + (-0.5 * rho * sp * cda / m)[:, None] * v
+        kd = -0.5 * rho * sp * cda / m
+        acc = acc + kd[:, None] * v
+        if lift_to_drag > 0.0:
+            rn = np.linalg.norm(r, axis=-1)
+            c = np.einsum("ij,ij->i", r, v) / (rn * sp * sp)
+            n = r / rn[:, None] - c[:, None] * v
+            nn = np.linalg.norm(n, axis=-1)
+            fl = np.where(nn > 1e-12, -lift_to_drag * kd * sp / np.maximum(nn, 1e-300), 0.0)
+            acc = acc + fl[:, None] * n
     return acc, cda

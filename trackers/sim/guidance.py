@@ -51,13 +51,15 @@ class Guidance:
     pitch_kick_deg : float
         Gravity turn: pitch from vertical at the end of the pitch-over [deg], in [0, 90).
     pitch_deg : float
-        Inertial program: held pitch from the launch vertical [deg], in [0, 120].
+        Inertial program: held pitch from the launch vertical towards downrange [deg], in
+        [-90, 120] (negative tilts the thrust back uprange: a strongly lofted upper stage).
     schedule_t_s, schedule_pitch_deg : tuple of float
         Pitch-schedule table: times since launch [s] (increasing) and pitch from vertical [deg].
     stage_programs : tuple of str
         Optional per-stage program (one entry per stage); empty = ``program`` for all.
     stage_pitch_deg : tuple of float
-        Optional per-stage pitch for ``inertial`` stages [deg]; empty = ``pitch_deg``.
+        Optional per-stage pitch for ``inertial`` stages [deg] in [-90, 120]; empty =
+        ``pitch_deg``.
     """
 
     program: str = "gravity-turn"
@@ -76,12 +78,12 @@ class Guidance:
         check_range("vertical_rise_s", self.vertical_rise_s, 0.0, 600.0)
         check_range("pitch_rate_dps", self.pitch_rate_dps, 0.0, 90.0, lo_open=True)
         check_range("pitch_kick_deg", self.pitch_kick_deg, 0.0, 90.0, hi_open=True)
-        check_range("pitch_deg", self.pitch_deg, 0.0, 120.0)
+        check_range("pitch_deg", self.pitch_deg, -90.0, 120.0)
         for i, p in enumerate(self.stage_programs):
             if p not in PROGRAMS:
                 raise ValueError(f"stage_programs[{i}] = {p!r}; expected one of {PROGRAMS}")
         for i, p in enumerate(self.stage_pitch_deg):
-            check_range(f"stage_pitch_deg[{i}]", p, 0.0, 120.0)
+            check_range(f"stage_pitch_deg[{i}]", p, -90.0, 120.0)
         if len(self.schedule_t_s) != len(self.schedule_pitch_deg):
             raise ValueError(
                 f"schedule_t_s ({len(self.schedule_t_s)} entries) and schedule_pitch_deg "

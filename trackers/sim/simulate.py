@@ -206,6 +206,8 @@ class _Sim:
             drag = {"ref_area": last.reference_area_m2, "cd0": last.cd, "cd_table": last.cd_mach}
         else:
             drag = {"ref_area": m / veh.rv_beta_kgpm2, "cd0": 1.0}
+        if veh.rv_lift_to_drag > 0.0:
+            drag["lift_to_drag"] = veh.rv_lift_to_drag
         t0 = stack.segments[-1].t1
         self._ballistic(stack, t0, y, drag)
 

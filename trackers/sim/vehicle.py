@@ -193,6 +193,10 @@ class Vehicle:
         separation (split between the two bodies by momentum conservation).
     keep_last_stage : bool
         True: the last stage stays attached to the RV (no final separation).
+    rv_lift_to_drag : float
+        Lift-to-drag ratio of the RV in [0, 3] (0 = purely ballistic); lift acts in the
+        vertical plane, upwards, as a simple model of a pull-up / gliding manoeuvre
+        (trackers.sim.dynamics.make_rhs).
     """
 
     stages: tuple[Stage, ...]
@@ -202,6 +206,7 @@ class Vehicle:
     separation_delay_s: float = _units("s", default=0.0)
     separation_speed_mps: float = _units("m/s", default=2.0)
     keep_last_stage: bool = False
+    rv_lift_to_drag: float = _units("-", default=0.0)
 
     def __post_init__(self) -> None:
         n = len(self.stages)
@@ -225,6 +230,7 @@ class Vehicle:
                     f"{self.separation_delay_s!r} (a stage separates before the next ignites)"
                 )
         check_range("separation_speed_mps", self.separation_speed_mps, 0.0, 100.0)
+        check_range("rv_lift_to_drag", self.rv_lift_to_drag, 0.0, 3.0)
         if not isinstance(self.keep_last_stage, bool):
             raise TypeError(f"keep_last_stage must be a bool, got {self.keep_last_stage!r}")
         t2w = self.stages[0].thrust(P0) / (self.liftoff_mass_kg * G0)
