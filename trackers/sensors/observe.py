@@ -248,18 +248,18 @@ def _draw(plan: _Plan, rng: np.random.Generator, nb: int, clutter: bool) -> dict
         for link in plan.path:
             lat += link.sample(rng, lat.shape)
         arr = np.maximum.accumulate(arr + lat, axis=1)
-    # one block per radar sorted by (run, scan): objects, merged cells, then clutter
+    # rows of this radar; `perm` orders them by (run, scan): objects, merged cells, clutter
     run = np.concatenate([g["run"] for g in groups])
     k = np.concatenate([g["k"] for g in groups])
-    order = np.argsort(run * plan.t_scan.size + k, kind="stable")
-    run, k = run[order], k[order]
+    perm = np.argsort(run * plan.t_scan.size + k, kind="stable")
     return dict(
-        run=run,
         k=k,
-        z=np.concatenate([g["z"] for g in groups])[order],
-        origin=np.concatenate([g["origin"] for g in groups])[order],
-        t_meas=plan.t_scan[k],
-        t_arr=arr[run, k],
+        z=np.concatenate([g["z"] for g in groups]),
+        origin=np.concatenate([g["origin"] for g in groups]),
+        perm=perm,
+        run_sorted=run[perm],
+        t_arr_sorted=arr[run[perm], k[perm]],
+        t_scan=plan.t_scan,
         sensor=plan.sensor,
     )
 
@@ -268,10 +268,10 @@ def _sorted_order(run: NDArray, t_arr: NDArray) -> NDArray:
     """Stable order by (run, t_arrival).
 
     The rows come as one block per radar, each already sorted by (run, scan) and hence by
-    (run, t_arrival) (FIFO links), so a stable sort of the key run * S + (t - t_lo), S = 2^ceil(log2
-    span), is a cheap timsort merge. Float rounding of the key can only create ties (it is
-    monotone), never inversions, and ties keep block order; the result is checked and an
-    exact lexsort is used if any near-tie came out of order.
+    (run, t_arrival) (FIFO links), so a stable sort of the key run * S + (t - t_lo),
+    S = 2^ceil(log2 span), is a cheap timsort merge. Float rounding of the key can only
+    create ties (it is monotone), never inversions, and ties keep block order; the result is
+    checked and an exact lexsort is used if any near-tie came out of order.
     """
     if run.size == 0:
         return np.arange(0)
@@ -301,8 +301,9 @@ class _Columns:
         self.n = 0
         self.cols = {k: np.empty((capacity, *sh), dt) for k, dt, sh in self._SPEC}
 
-    def append(self, **rows: NDArray) -> None:
-        m = rows["run"].shape[0]
+    def append(self, idx: NDArray, run: NDArray, t_arr: NDArray, **unsorted: NDArray) -> None:
+        """Append ``run``/``t_arr`` (already ordered) and ``unsorted[k][idx]`` for the rest."""
+        m = run.shape[0]
         cap = self.cols["run"].shape[0]
         if self.n + m > cap:
             new = max(int(1.5 * cap), self.n + m)
@@ -310,8 +311,11 @@ class _Columns:
                 b = np.empty((new, *a.shape[1:]), a.dtype)
                 b[: self.n] = a[: self.n]
                 self.cols[k] = b
-        for k, a in rows.items():
-            self.cols[k][self.n : self.n + m] = a
+        sl = slice(self.n, self.n + m)
+        self.cols["run"][sl] = run
+        self.cols["t_arr"][sl] = t_arr
+        for k, a in unsorted.items():
+            np.take(a, idx, axis=0, out=self.cols[k][sl])
         self.n += m
 
     def arrays(self) -> tuple[NDArray, ...]:
@@ -421,20 +425,23 @@ def observe(
     for run0 in range(0, runs, chunk_runs):
         nb = min(chunk_runs, runs - run0)
         groups = [_draw(p, rng, nb, clutter) for p in plans]
-        run = np.concatenate([g["run"] for g in groups]).astype(np.int32) + run0
-        t_arr = np.concatenate([g["t_arr"] for g in groups])
+        sizes = [g["k"].size for g in groups]
+        offsets = np.cumsum([0, *sizes[:-1]])
+        run = np.concatenate([g["run_sorted"] for g in groups]).astype(np.int32) + run0
+        t_arr = np.concatenate([g["t_arr_sorted"] for g in groups])
         order = _sorted_order(run, t_arr)
+        # one gather per column from the unsorted draws straight into the output
+        idx = np.concatenate([g["perm"] + o for g, o in zip(groups, offsets, strict=True)])[order]
         origin = np.concatenate([g["origin"] for g in groups]).astype(np.int32)
         origin[origin < 0] = clutter_code
         out.append(
+            idx,
             run=run[order],
-            sensor=np.concatenate([np.full(g["run"].size, g["sensor"], np.int16) for g in groups])[
-                order
-            ],
-            t_meas=np.concatenate([g["t_meas"] for g in groups])[order],
             t_arr=t_arr[order],
-            z=np.concatenate([g["z"] for g in groups])[order],
-            origin=origin[order],
+            sensor=np.repeat(np.array([g["sensor"] for g in groups], np.int16), sizes),
+            t_meas=np.concatenate([g["t_scan"][g["k"]] for g in groups]),
+            z=np.concatenate([g["z"] for g in groups]),
+            origin=origin,
         )
     run, sensor, t_meas, t_arr, z, origin = out.arrays()
     return Detections(
