@@ -281,3 +281,48 @@ def test_mode_probabilities_switch_at_burnout():
     # position error after settling is small compared with the 300 m angular noise
     err = np.linalg.norm(track.mean[ts > 10, :3] - truth[ts > 10, :3], axis=-1)
     assert np.median(err) < 200.0
+
+
+def test_four_unlike_modes_common_space_and_runner():
+    """CV (6), CA (9), ballistic with log_beta (7), boost with a_thrust (7) on radar data.
+
+    The common space is the union of names (11); every mode keeps its own dimension; the
+    probabilities stay normalised; a batch of runs equals the runs one by one.
+    """
+    _, radar, prior6, zs = _ballistic_radar_case(np.random.default_rng(15), T=20)
+    modes = [
+        Mode(KF(), CV(q=1.0)),
+        Mode(KF(), CA(q=0.1)),
+        Mode(EKF(), Ballistic(drag_state=True, q=0.5)),
+        Mode(UKF(), BoostThrustState(q=0.5, q_thrust=0.1)),
+    ]
+    imm = IMM(
+        modes,
+        SojournTransition(np.array([30.0, 30.0, 300.0, 60.0])),
+        fill_prior={"log_beta": (np.log(5000.0), 1.0)},
+        implied={"a_thrust": 0.0},
+    )
+    assert imm.ndim == 11
+    assert imm.state_names[-2:] == ("log_beta", "a_thrust")
+    m11 = np.r_[prior6.mean, 0.0, 0.0, 0.0, np.log(5000.0), 0.0]
+    p11 = np.zeros((11, 11))
+    p11[:6, :6] = prior6.cov
+    p11[6:, 6:] = np.diag([1.0, 1.0, 1.0, 1.0, 1.0])
+    g = Gaussian(
+        np.stack([m11, m11 + 30.0 * np.r_[np.ones(3), np.zeros(8)]]),
+        np.broadcast_to(p11, (2, 11, 11)),
+    )
+    prior = imm.initial_belief(g)
+    assert [b.mean.shape for b in prior.modes] == [(2, 6), (2, 9), (2, 7), (2, 7)]
+    z = np.stack([np.array(zs), np.array(zs)])
+    track = run(imm, prior, MeasurementStream(np.arange(1.0, 21.0), np.zeros(20, int), z), radar)
+    assert track.mean.shape == (2, 20, 11)
+    assert np.all(np.isfinite(track.mean)) and np.all(np.isfinite(track.nis))
+    b = imm.initial_belief(Gaussian(g.mean[1], g.cov[1]))
+    for k in range(20):
+        b = imm.predict(b, 1.0, float(k))
+        b, _ = imm.update(b, zs[k], radar)
+        assert abs(b.probs.sum() - 1.0) < 1e-12
+    np.testing.assert_allclose(imm.gaussian(b).mean, track.mean[1, -1], rtol=1e-9)
+    # the ballistic-like modes win on a ballistic arc
+    assert b.probs[2] + b.probs[3] > 0.5

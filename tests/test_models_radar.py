@@ -115,3 +115,15 @@ def test_bad_input():
         Radar(**SITE, sigma_range_rate=1.0).measure(np.zeros(3))
     r = Radar.from_degrees(40.9, 140.3, 30.0)
     assert r.lat == pytest.approx(SITE["lat"])
+
+
+def test_from_ecef_site():
+    site = geodetic_to_ecef(SITE["lat"], SITE["lon"], SITE["alt"])
+    radar = Radar.from_ecef(site, sigma_range=10.0)
+    ref = Radar(**SITE, sigma_range=10.0)
+    np.testing.assert_allclose(radar.site_ecef, site, atol=1e-6)
+    np.testing.assert_allclose(radar.enu_rotation, ref.enu_rotation, atol=1e-12)
+    x = _targets(np.random.default_rng(6), 5)
+    np.testing.assert_allclose(radar.measure(x), ref.measure(x), rtol=1e-10)
+    with pytest.raises(ValueError, match="site_ecef"):
+        Radar.from_ecef([1.0, 2.0])

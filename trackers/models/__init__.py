@@ -4,15 +4,29 @@ measurement models (radar), all satisfying the protocols in :mod:`trackers.model
 from trackers.models.ballistic import Ballistic
 from trackers.models.base import MeasurementModel, MotionModel, residual, wrap_angle
 from trackers.models.boost import BoostKnownThrust, BoostThrustState
+from trackers.models.linear import (
+    CA,
+    CV,
+    ConstantAcceleration,
+    ConstantVelocity,
+    LinearPosition,
+    Singer,
+)
 from trackers.models.radar import Radar
 
 __all__ = [
+    "CA",
+    "CV",
     "Ballistic",
     "BoostKnownThrust",
     "BoostThrustState",
+    "ConstantAcceleration",
+    "ConstantVelocity",
+    "LinearPosition",
     "MeasurementModel",
     "MotionModel",
     "Radar",
+    "Singer",
     "residual",
     "wrap_angle",
 ]

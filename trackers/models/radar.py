@@ -83,6 +83,16 @@ class Radar:
         """Site in degrees (edge convenience); noise keywords as in the class."""
         return cls(float(np.radians(lat_deg)), float(np.radians(lon_deg)), float(alt), **kw)
 
+    @classmethod
+    def from_ecef(cls, site_ecef, **kw) -> Radar:
+        """Site given as a WGS-84 ECEF position ``(3,)`` [m]; the ENU rotation follows from its
+        geodetic latitude and longitude (Zhu 1994 closed form, :mod:`trackers.earth.wgs84`)."""
+        site = np.asarray(site_ecef, float)
+        if site.shape != (3,) or not np.all(np.isfinite(site)):
+            raise ValueError(f"Radar.from_ecef: site_ecef must be a finite (3,) array, got {site}")
+        lat, lon, alt = wgs84.ecef_to_geodetic(site)
+        return cls(float(lat), float(lon), float(alt), **kw)
+
     @property
     def ndim_meas(self) -> int:
         return 3 if self.sigma_range_rate is None else 4
