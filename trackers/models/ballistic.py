@@ -184,50 +184,60 @@ class Ballistic:
     # --- continuous dynamics ---------------------------------------------------------------
     def derivative(self, x: ArrayLike, t: ArrayLike = 0.0) -> NDArray:
         """f(x) = x' ``(..., n)`` (time-invariant; ``t`` unused)."""
-        x = check_state(x, self.ndim, "Ballistic.derivative")
-        r, v = x[..., :3], x[..., 3:6]
-        acc = gravity_frame(self.earth, r, v)
-        if self._has_drag:
-            acc = acc + drag(self.earth, r, v, self._inv_beta(x))
-        parts = [v, acc]
-        if self.drag_state:
-            parts.append(np.zeros(x.shape[:-1] + (1,)))
-        return np.concatenate(parts, axis=-1)
+        return self._f(check_state(x, self.ndim, "Ballistic.derivative"), t)
 
     def derivative_with_jacobian(self, x: ArrayLike, t: ArrayLike = 0.0) -> tuple[NDArray, NDArray]:
         """(f(x) ``(..., n)``, A = df/dx ``(..., n, n)``); blocks in the module docstring."""
-        x = check_state(x, self.ndim, "Ballistic.derivative_with_jacobian")
+        return self._fj(check_state(x, self.ndim, "Ballistic.derivative_with_jacobian"), t)
+
+    def _f(self, x: NDArray, t: ArrayLike = 0.0) -> NDArray:
+        """:meth:`derivative` without input checks (RK4 stages)."""
+        r, v = x[..., :3], x[..., 3:6]
+        out = np.empty(x.shape)
+        out[..., :3] = v
+        acc = gravity_frame(self.earth, r, v)
+        if self._has_drag:
+            acc += drag(self.earth, r, v, self._inv_beta(x))
+        out[..., 3:6] = acc
+        if self.drag_state:
+            out[..., 6] = 0.0
+        return out
+
+    def _fj(self, x: NDArray, t: ArrayLike = 0.0) -> tuple[NDArray, NDArray]:
+        """:meth:`derivative_with_jacobian` without input checks (RK4 stages)."""
         n = self.ndim
         r, v = x[..., :3], x[..., 3:6]
         acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v)
         a = np.zeros(x.shape[:-1] + (n, n))
-        a[..., 0:3, 3:6] = np.eye(3)
+        a[..., 0, 3] = a[..., 1, 4] = a[..., 2, 5] = 1.0
         if self._has_drag:
             a_d, d_r, d_v = drag_with_jacobians(self.earth, r, v, self._inv_beta(x))
-            acc = acc + a_d
-            dr = dr + d_r
+            acc += a_d
+            dr += d_r
             dv = dv + d_v
             if self.drag_state:
                 a[..., 3:6, 6] = -a_d
         a[..., 3:6, 0:3] = dr
         a[..., 3:6, 3:6] = dv
-        parts = [v, acc]
+        out = np.empty(x.shape)
+        out[..., :3] = v
+        out[..., 3:6] = acc
         if self.drag_state:
-            parts.append(np.zeros(x.shape[:-1] + (1,)))
-        return np.concatenate(parts, axis=-1), a
+            out[..., 6] = 0.0
+        return out, a
 
     # --- MotionModel protocol --------------------------------------------------------------
     def propagate(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Mean after ``dt`` [s] by RK4 substeps, ``(..., n)``."""
         x = check_state(x, self.ndim, "Ballistic.propagate")
-        return rk4(self.derivative, x, dt, t, self.max_step)
+        return rk4(self._f, x, dt, t, self.max_step)
 
     def propagate_with_jacobian(
         self, x: ArrayLike, dt: float | NDArray, t: float = 0.0
     ) -> tuple[NDArray, NDArray]:
         """(mean ``(..., n)``, F = d mean / d x ``(..., n, n)``) by RK4 + variational eqs."""
         x = check_state(x, self.ndim, "Ballistic.propagate_with_jacobian")
-        return rk4_with_jacobian(self.derivative_with_jacobian, x, dt, t, self.max_step)
+        return rk4_with_jacobian(self._fj, x, dt, t, self.max_step)
 
     def process_noise(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Q ``(..., n, n)`` (batch shape of ``dt``; module docstring)."""
