@@ -24,7 +24,9 @@ mixing and the combined output are computed in a *common state space*, the union
 from the common vector (by name); its ``embed`` map places its estimate in the common space and
 must fill the components it lacks. Options (``fill``):
 
-- ``"mixed"`` (default; the unbiased choice of Granström et al.): a component c missing from
+- ``"mixed"`` (default; in the spirit of Granström et al., who augment the smaller modes from
+  the modes that carry the extra components instead of with zeros — our variant below was not
+  checked line by line against their equations): a component c missing from
   mode i is filled with the mixture, under the same mixing weights, of the modes that do model
   c: mean sum_{k has c} mu_{k|j} x_k[c] / W_c and covariance the matching mixture covariance,
   W_c = sum_{k has c} mu_{k|j}; its cross-covariance with mode i's own components is set to 0.
