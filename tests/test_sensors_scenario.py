@@ -16,6 +16,7 @@ from trackers.sensors import (
     first_detection_times,
     lead_time,
     observe,
+    report,
     sensors_for_scenario,
 )
 
@@ -60,3 +61,11 @@ def test_japan_only_network_does_not_see_korean_lead(hokkaido):
     assert all(s.startswith(("fps5", "tpy2", "aegis")) for s in det.sensors)
     with pytest.raises(ValueError, match="need radars of both nations"):
         lead_time(det, radars)
+
+
+def test_report_names_every_sensor_and_the_lead(hokkaido):
+    _, flight, radars, network = hokkaido
+    det = observe(flight, radars, network, np.random.default_rng(7), runs=2)
+    text = report(det, radars)
+    assert all(r.id in text for r in radars)
+    assert "Korean radars lead Japanese radars by" in text

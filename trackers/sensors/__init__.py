@@ -18,6 +18,7 @@ from trackers.sensors.summary import (
     first_detection_times,
     first_detections,
     lead_time,
+    report,
 )
 from trackers.sensors.visibility import coverage_intervals, effective_elevation, geometry, visible
 
@@ -40,6 +41,7 @@ __all__ = [
     "observe",
     "preset_networks",
     "preset_radars",
+    "report",
     "sensors_for_scenario",
     "swerling1_pd",
     "visible",

@@ -109,3 +109,30 @@ def detection_counts(det: Detections) -> dict[tuple[str, str], int]:
         for j, o in enumerate(det.origins)
         if table[i, j]
     }
+
+
+def report(det: Detections, radars: Sequence[Radar] | None = None) -> str:
+    """Plain-text summary for the CLI: per-sensor first detection of each object (earliest over
+    runs), detection and clutter counts per run, and the Korea-over-Japan lead when both
+    nations' radars are present."""
+    fd = first_detections(det)
+    objects = sorted({o for _, o in fd})
+    lines = [f"{len(det):,} detections over {det.runs} run(s), consumer {det.consumer or '-'}; "
+             f"clutter {float(det.is_clutter.mean()) if len(det) else 0.0:.1%}"]  # fmt: skip
+    width = max([len(s) for s in det.sensors] + [6])
+    lines.append(f"{'sensor':<{width}}  " + "  ".join(f"{o:>10}" for o in objects) + "  det/run")
+    per_sensor = np.bincount(det.sensor_index, minlength=len(det.sensors)) / det.runs
+    for i, s in enumerate(det.sensors):
+        cells = [f"{fd[(s, o)]:10.1f}" if (s, o) in fd else f"{'-':>10}" for o in objects]
+        lines.append(f"{s:<{width}}  " + "  ".join(cells) + f"  {per_sensor[i]:7.1f}")
+    lines.append("(first detection time [s after epoch], earliest over runs)")
+    if radars is not None:
+        nations = {r.nation for r in radars if r.id in det.sensors}
+        if {"KR", "JP"} <= nations:
+            lead = lead_time(det, radars, "KR", "JP")
+            if np.any(np.isfinite(lead)):
+                lines.append(
+                    f"Korean radars lead Japanese radars by {np.nanmedian(lead):.1f} s "
+                    f"(median over runs; min {np.nanmin(lead):.1f}, max {np.nanmax(lead):.1f})"
+                )
+    return "\n".join(lines)
