@@ -9,7 +9,8 @@ with beta = m / (Cd A) [kg/m^2] the ballistic coefficient. Continuous dynamics
     log_beta' = 0                               (+ white noise: a random walk in Q)
 
 The air co-rotates with the Earth, so the air-relative velocity is the ECEF velocity ``v``
-(no wind). Gravity, frame terms and density come from :class:`trackers.earth.EarthModel`.
+(no wind). Gravity, frame terms and density come from :class:`trackers.earth.EarthModel`
+(gravity and frame terms evaluated by the fused routines of :mod:`trackers.models.forces`).
 
 Jacobian A = df/dx (continuous), blocks for the 7-state model:
 
