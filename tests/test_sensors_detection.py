@@ -214,3 +214,19 @@ def test_observe_rejects_bad_arguments():
         observe(fl, [rad], None, 1, rcs={"stage": 1.0})
     with pytest.raises(ValueError, match="does not report"):
         observe(fl, [rad], "japan-only", 1)
+
+
+def test_split_runs_are_bit_identical_to_one_call():
+    from trackers.sensors import load_radars
+
+    fl = kepler_flight(separations=(60.0,), duration_s=300.0)
+    rads = load_radars(["greenpine-north", "tpy2-shariki"])
+    whole = observe(fl, rads, "linked-via-hub", 11, runs=12, chunk_runs=4)
+    part = observe(fl, rads, "linked-via-hub", 11, runs=4, chunk_runs=4, first_run=8)
+    assert len(part) > 100
+    tail = whole.select(whole.run >= 8)
+    assert part.runs == 12 and np.all(part.run >= 8)
+    for f in ("run", "t_meas", "t_arrival", "z", "origin_index"):
+        np.testing.assert_array_equal(getattr(part, f), getattr(tail, f))
+    with pytest.raises(ValueError, match="first_run"):
+        observe(fl, rads, None, 11, runs=4, chunk_runs=4, first_run=3)

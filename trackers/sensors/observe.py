@@ -34,9 +34,11 @@ For every radar, at its scan instants ``t_k = phase + k T`` (over the flight's t
    consumer; a radar's messages stay in order (FIFO).
 
 All random draws have a leading runs axis; the runs are processed in chunks of
-``chunk_runs`` (memory), drawing from the one generator in a fixed order (chunk, radar,
-step). Same generator state, same inputs and the same ``runs``/``chunk_runs`` -> identical
-output.
+``chunk_runs`` (memory). Chunk c (runs ``[c B, (c + 1) B)``) draws, in a fixed order (radar,
+step), from its own stream: child c of ``rng.spawn`` (numpy SeedSequence spawning), so a
+chunk's draws depend only on the seed, c and B. Same seed, same inputs, same ``chunk_runs``
+-> identical output, and runs ``[a, b)`` computed alone (``first_run=a``, a multiple of B)
+are bit-identical to the same runs of one big call (serial or distributed).
 """
 
 from __future__ import annotations
@@ -335,6 +337,7 @@ def observe(
     merge: bool = True,
     k: float = K_REFRACTION,
     chunk_runs: int = 32,
+    first_run: int = 0,
 ) -> Detections:
     """Detections of every object of ``flight`` by ``radars``, for ``runs`` independent draws.
 
@@ -360,7 +363,12 @@ def observe(
     k : float
         Effective Earth-radius factor for the horizon (4/3).
     chunk_runs : int
-        Runs drawn at once (memory bound); part of the reproducibility key.
+        Runs drawn at once, B (memory bound); part of the reproducibility key.
+    first_run : int
+        Index of the first run (a multiple of ``chunk_runs``): computes runs
+        ``[first_run, first_run + runs)`` exactly as a call with ``first_run = 0`` and more
+        runs would (for splitting a study over workers). ``Detections.runs`` is then
+        ``first_run + runs``.
 
     Returns
     -------
@@ -378,6 +386,11 @@ def observe(
         raise ValueError(f"runs = {runs!r}, expected an int >= 1")
     if isinstance(chunk_runs, bool) or not isinstance(chunk_runs, int) or chunk_runs < 1:
         raise ValueError(f"chunk_runs = {chunk_runs!r}, expected an int >= 1")
+    if not isinstance(first_run, int) or first_run < 0 or first_run % chunk_runs:
+        raise ValueError(
+            f"first_run = {first_run!r}, expected an int >= 0 and a multiple of chunk_runs = "
+            f"{chunk_runs}"
+        )
     if isinstance(radars, Radar):
         radars = (radars,)
     radars = tuple(radars)
@@ -422,9 +435,15 @@ def observe(
         for p in plans
     )
     out = _Columns(int(runs * per_run + 6.0 * math.sqrt(runs * per_run) + 1024))
-    for run0 in range(0, runs, chunk_runs):
-        nb = min(chunk_runs, runs - run0)
-        groups = [_draw(p, rng, nb, clutter) for p in plans]
+    end = first_run + runs
+    try:
+        streams = rng.spawn(-(-end // chunk_runs))  # child c <-> runs [c B, (c + 1) B)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"rng must be spawnable (numpy.random.default_rng(seed)): {exc}") from exc
+    for run0 in range(first_run, end, chunk_runs):
+        nb = min(chunk_runs, end - run0)
+        chunk_rng = streams[run0 // chunk_runs]
+        groups = [_draw(p, chunk_rng, nb, clutter) for p in plans]
         sizes = [g["k"].size for g in groups]
         offsets = np.cumsum([0, *sizes[:-1]])
         run = np.concatenate([g["run_sorted"] for g in groups]).astype(np.int32) + run0
@@ -454,7 +473,7 @@ def observe(
         sensors=sensors,
         sensor_sigmas=sigmas,
         origins=origin_labels,
-        runs=int(runs),
+        runs=int(end),
         consumer=cons or "",
-        meta={"scenario_id": getattr(flight, "scenario_id", "")},
+        meta={"scenario_id": getattr(flight, "scenario_id", ""), "first_run": first_run},
     )
