@@ -230,3 +230,20 @@ def test_split_runs_are_bit_identical_to_one_call():
         np.testing.assert_array_equal(getattr(part, f), getattr(tail, f))
     with pytest.raises(ValueError, match="first_run"):
         observe(fl, rads, None, 11, runs=4, chunk_runs=4, first_run=3)
+
+
+@pytest.mark.parametrize("snr", [0.5, 5.0, 50.0])
+def test_pd_curve_over_snr(snr):
+    # a 1 m^2 target at 1000 km with mean SNR `snr`; 100 runs x 201 scans
+    rad = make_radar(ref_snr=snr, false_alarms_per_scan=0.0, pfa=1e-6)
+    fl = static_flight({"stage-1": point_at(rad, 1e6)})
+    det = observe(fl, [rad], None, np.random.default_rng(int(snr * 10)), runs=100,
+                  rcs={"stage": 1.0})  # fmt: skip
+    assert binomial_ok(len(det), 100 * 201, float(swerling1_pd(snr, 1e-6)))
+
+
+def test_no_visible_object_gives_an_empty_table():
+    fl = kepler_flight(separations=(), duration_s=100.0)
+    rad = make_radar(lat=-0.5, lon=0.0, max_range=1e5)
+    det = observe(fl, [rad], None, 1, runs=3, clutter=False)
+    assert len(det) == 0 and det.runs == 3 and det.z.shape == (0, 4)

@@ -146,3 +146,12 @@ def test_noise_cov_and_measurement_order():
     # the filters' measurement model gives the same h(x)
     x = np.r_[r4.site_ecef + [1e5, 2e5, 3e5], 100.0, -200.0, 50.0]
     np.testing.assert_allclose(r4.measurement_model().measure(x), r4.measure(x), rtol=1e-12)
+
+
+def test_field_of_regard_elevation_limits():
+    rad = radar(el_min=math.radians(5.0), el_max=math.radians(60.0))
+    pts = [wgs84.aer_to_ecef(0.3, math.radians(e), 3e5, rad.lat, rad.lon, rad.alt)
+           for e in (3.0, 30.0, 70.0)]  # fmt: skip
+    x = np.concatenate([np.array(pts), np.zeros((3, 3))], axis=1)
+    assert geometry(rad, x).visible.tolist() == [False, True, False]
+    assert geometry(radar(), x).visible.tolist() == [True, True, True]

@@ -128,7 +128,7 @@ def resolution_groups(z: NDArray, vis: NDArray, u: NDArray, radar: Radar) -> NDA
     adj = dr & close & vis[:, :, None] & vis[:, None, :]
     adj |= np.eye(o, dtype=bool)[None] & vis[:, :, None]
     for _ in range(max(o - 1, 0).bit_length()):
-        adj = np.einsum("kij,kjl->kil", adj.astype(np.int8), adj.astype(np.int8)) > 0
+        adj = np.einsum("kij,kjl->kil", adj.astype(np.int32), adj.astype(np.int32)) > 0
     label = np.where(vis, np.argmax(adj, axis=-1), -1)
     return label
 
