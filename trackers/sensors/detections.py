@@ -30,9 +30,9 @@ CSV_COLUMNS = ("run", "sensor", "t_meas_s", "t_arrival_s", "range_m", "az_rad", 
 CSV_SIGMA_COLUMNS = ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "sigma_range_rate_mps")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detections:
-    """Column arrays of detections, ``n`` rows.
+    """Column arrays of detections, ``n`` rows (equality is identity: compare columns).
 
     Attributes
     ----------

@@ -92,7 +92,7 @@ def rcs_of(obj, t: NDArray, table: Mapping[str, float] | None = None) -> NDArray
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Plan:
     """Draw-independent geometry of one radar (computed once for all runs)."""
 
