@@ -19,8 +19,10 @@ For every radar, at its scan instants ``t_k = phase + k T`` (over the flight's t
        Pd = P(|y|^2 > T) = exp(-T / (1 + SNR)) = Pfa^(1 / (1 + SNR))      (single object)
 
    (Skolnik 2001, sec. 2.8; Richards, *Fundamentals of Radar Signal Processing*, 2005, 6.3).
-   A lone object is drawn as |y|^2 = (1 + SNR) E, E ~ Exp(1). A merged cell draws the complex
-   amplitudes and reports the power-weighted centroid z = sum |a_i|^2 z_i / sum |a_i|^2
+   A lone object is detected iff U < Pd with U ~ Uniform[0, 1) drawn in float32 (the same
+   event as (1 + SNR) E > T, E ~ Exp(1); Pd resolved to 2^-24 ~ 6e-8, cheaper to draw).
+   A merged cell draws the complex amplitudes (:func:`swerling1_cell`) and reports the
+   power-weighted centroid z = sum |a_i|^2 z_i / sum |a_i|^2
    (azimuth averaged as wrapped differences from the first member), tagged ``"a+b"``.
 
 4. **Noise**: z = z_true + diag(sigma) w, w ~ N(0, I); azimuth wrapped to [0, 2 pi).
