@@ -17,6 +17,7 @@ there).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 #: Rough western limit of Japan's EEZ in the Sea of Japan (lat, lon) [deg]; SCENARIOS.md.
@@ -37,7 +38,7 @@ HOKKAIDO_WEST_COAST: tuple[tuple[float, float], ...] = (
 def _crossings_east(lat: float, lon: float, line: Sequence[tuple[float, float]]) -> int:
     """Number of polyline edges crossed by the ray from (lat, lon) due east."""
     n = 0
-    for (a_lat, a_lon), (b_lat, b_lon) in zip(line[:-1], line[1:], strict=True):
+    for (a_lat, a_lon), (b_lat, b_lon) in itertools.pairwise(line):
         if (a_lat > lat) == (b_lat > lat):  # edge does not span this latitude (half-open)
             continue
         x = a_lon + (lat - a_lat) / (b_lat - a_lat) * (b_lon - a_lon)

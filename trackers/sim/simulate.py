@@ -296,9 +296,13 @@ def _trajectory(sim: _Sim, body: _Body, rate: float) -> ObjectTrajectory:
         lo = hi
     r, v, m = y[:, :3], y[:, 3:6], y[:, 6]
     lat, lon, alt = sim.sc.earth.geodetic(r)
+    # after burnout: "reentry" from the first sample descending below 100 km on (while below
+    # 100 km: a pull-up does not return to midcourse), "midcourse" otherwise
     ball = phase == "ballistic"
-    down = np.einsum("ij,ij->i", r, v) < 0.0
-    phase[ball] = np.where((alt[ball] < REENTRY_ALT_M) & down[ball], "reentry", "midcourse")
+    low = alt < REENTRY_ALT_M
+    entering = ball & low & (np.einsum("ij,ij->i", r, v) < 0.0)
+    started = np.cumsum(entering) > 0
+    phase[ball] = np.where(low[ball] & started[ball], "reentry", "midcourse")
     with np.errstate(divide="ignore"):
         beta = np.where((cda > 0) & (fe.kind != "none"), m / np.where(cda > 0, cda, 1.0), np.inf)
     return ObjectTrajectory(
