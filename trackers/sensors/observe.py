@@ -18,7 +18,7 @@ For every radar, at its scan instants ``t_k = phase + k T`` (over the flight's t
 
        Pd = P(|y|^2 > T) = exp(-T / (1 + SNR)) = Pfa^(1 / (1 + SNR))      (single object)
 
-   (Skolnik 2001, sec. 2.8; Richards, *Fundamentals of Radar Signal Processing*, 2005, 6.3).
+   (Skolnik 2001, ch. 2; M. A. Richards, *Fundamentals of Radar Signal Processing*, 2005, ch. 6).
    A lone object is detected iff U < Pd with U ~ Uniform[0, 1) drawn in float32 (the same
    event as (1 + SNR) E > T, E ~ Exp(1); Pd resolved to 2^-24 ~ 6e-8, cheaper to draw).
    A merged cell draws the complex amplitudes (:func:`swerling1_cell`) and reports the

@@ -2,7 +2,8 @@
 
 Standard-atmosphere refraction bends radar rays towards the Earth; the classic model replaces
 the Earth of radius R by a sphere of effective radius k R (k = 4/3) on which rays are
-straight (Skolnik 2001, sec. 8.4; Doerry, SAND2013-6680). Geometry on the effective sphere:
+straight (Skolnik 2001, ch. 8; A. W. Doerry, "Earth curvature and atmospheric refraction effects on
+radar signal propagation", Sandia report SAND2012-10690, 2013). Geometry on the effective sphere:
 
     psi   = arccos(n_site . n_tgt)              angle between the geodetic normals
     theta = psi / k                             central angle on the effective sphere
