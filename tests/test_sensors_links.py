@@ -185,3 +185,24 @@ def test_sensors_for_scenario_defaults_and_checks():
 
     radars, net = sensors_for_scenario(Hints())
     assert [r.id for r in radars] == ["greenpine-busan"] and net.id == "linked-via-hub"
+
+
+def test_only_links_sharing_detections_carry_detections(tmp_path: Path):
+    text = (
+        GOOD_NET.replace('nodes = ["c2"]', 'nodes = ["c2", "hub"]')
+        + """
+[[networks.mine.links]]
+from = "c2"
+to = "hub"
+latency_s = 2.0
+shares = ["tracks"]
+"""
+    )
+    p = tmp_path / "net.toml"
+    p.write_text(text)
+    net = load_network(p)
+    assert net.path("fps5-sado", "c2")[0].target == "c2"
+    with pytest.raises(ValueError, match="no path carrying 'detections'"):
+        net.path("fps5-sado", "hub")
+    p.write_text(text.replace('shares = ["tracks"]', 'shares = ["tracks", "detections"]'))
+    assert sum(lk.latency for lk in load_network(p).path("fps5-sado", "hub")) == 2.5
