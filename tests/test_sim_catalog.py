@@ -61,7 +61,7 @@ def test_catalog_has_required_scenarios() -> None:
 
 @pytest.mark.parametrize("sid", IDS)
 def test_calibration_targets_met(flights: dict, sid: str) -> None:
-    sc, fl, sm = flights[sid]
+    sc, _, sm = flights[sid]
     cal = sc.calibration
     rv = _obj(sm, "rv")
     checked = 0
@@ -112,7 +112,7 @@ def test_flight_structure(flights: dict, sid: str) -> None:
 
 
 def test_hokkaido_2023_claims(flights: dict) -> None:
-    sc, fl, sm = flights["hokkaido-2023"]
+    _, fl, sm = flights["hokkaido-2023"]
     rv = _obj(sm, "rv")
     assert 2700e3 <= rv["apogee_m"] <= 3000e3
     assert 950e3 <= rv["range_m"] <= 1050e3

@@ -114,8 +114,8 @@ def test_sensors_table_is_kept() -> None:
 
 
 def _stage(**kw: object) -> dict:
-    base = dict(wet_mass_kg=1000.0, propellant_mass_kg=800.0, burn_time_s=30.0,
-                isp_vac_s=280.0, isp_sl_s=250.0, reference_area_m2=1.0, tumble_area_m2=3.0)  # fmt: skip
+    base = dict(wet_mass_kg=1000.0, propellant_mass_kg=800.0, burn_time_s=30.0, isp_vac_s=280.0,
+                isp_sl_s=250.0, reference_area_m2=1.0, tumble_area_m2=3.0)  # fmt: skip
     base.update(kw)
     return base
 
@@ -251,7 +251,7 @@ def test_west_of_polyline() -> None:
 
 def test_scenario_level_checks() -> None:
     sc = load_scenario("hokkaido-2023")
-    with pytest.raises(ValueError, match="debris.at_separation"):
+    with pytest.raises(ValueError, match=r"debris\.at_separation"):
         dataclasses.replace(sc, debris=Debris(at_separation="stage-7", count=1))
     with pytest.raises(ValueError, match="stage_pitch_deg must have 0 or n_stages"):
         dataclasses.replace(sc, guidance=Guidance(stage_pitch_deg=(1.0, 2.0)))
