@@ -133,3 +133,24 @@ def test_bad_model_noise_is_caught_at_the_boundary():
         ValueError, match=r"model.process_noise\(prior.mean, dt=0.5\) must be finite"
     ):
         run(Filter(KF(), BrokenCV(q=1.0)), Gaussian(X0, P0), stream, sensors)
+
+
+@pytest.mark.parametrize("keep", ["all", "final"])
+def test_shared_prior_covariance_path_equals_per_run_covariances(keep):
+    # the shared-covariance fast path (linear KF) must give what per-run covariances give,
+    # including after the missed detections that make the runs' covariances differ
+    model, sensors, stream, X = _stream(runs=5, linear_only=True)
+    f = Filter(KF(), model)
+    shared = run(f, Gaussian(X0, P0), stream, sensors, keep=keep, truth=X)
+    per_run = Gaussian(np.broadcast_to(X0, (5, 6)).copy(), np.broadcast_to(P0, (5, 6, 6)).copy())
+    batched = run(f, per_run, stream, sensors, keep=keep, truth=X, chunk=2)
+    if keep == "all":
+        np.testing.assert_allclose(shared.mean, batched.mean, rtol=1e-12)
+        np.testing.assert_allclose(shared.cov, batched.cov, rtol=1e-12)
+        assert not np.allclose(shared.cov[1, -1], shared.cov[0, -1])  # runs 1, 4 had misses
+    else:
+        np.testing.assert_allclose(shared.final.cov, batched.final.cov, rtol=1e-12)
+        assert shared.final.cov.shape == (5, 6, 6)
+    np.testing.assert_allclose(
+        shared.stats.epoch_nees["state"], batched.stats.epoch_nees["state"], rtol=1e-10
+    )

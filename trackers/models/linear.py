@@ -94,7 +94,11 @@ def _check_dt(dt: float | ArrayLike) -> NDArray:
 
 
 def _apply(F: NDArray, x: NDArray) -> NDArray:
-    return np.einsum("...ij,...j->...i", F, np.asarray(x, dtype=float))
+    """F x over the batch; a single (n, n) F is applied to all states in one GEMM."""
+    x = np.asarray(x, dtype=float)
+    if F.ndim == 2:
+        return x @ F.T
+    return (F @ x[..., None])[..., 0]
 
 
 class _LinearMotion:
