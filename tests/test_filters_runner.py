@@ -154,3 +154,18 @@ def test_shared_prior_covariance_path_equals_per_run_covariances(keep):
     np.testing.assert_allclose(
         shared.stats.epoch_nees["state"], batched.stats.epoch_nees["state"], rtol=1e-10
     )
+
+
+def test_non_finite_transition_jacobian_is_caught_at_the_boundary():
+    @dataclass(frozen=True)
+    class BrokenF(CV):
+        def transition_matrix(self, dt):
+            F = super().transition_matrix(dt)
+            F[0, 3] = np.inf
+            return F
+
+    _, sensors, stream, _ = _stream()
+    with pytest.raises(
+        ValueError, match=r"propagate_with_jacobian\(prior.mean, dt=0.5\).* must be finite"
+    ):
+        run(Filter(KF(), BrokenF(q=1.0)), Gaussian(X0, P0), stream, sensors)

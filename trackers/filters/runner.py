@@ -249,6 +249,9 @@ def _validate(
         dt = float(dts[dts > 0][0]) if np.any(dts > 0) else 1.0
         Q = estimator.model.process_noise(g.mean, dt, t0)
         check_covariance(f"model.process_noise(prior.mean, dt={dt:g})", Q, n)
+        x1, F = estimator.model.propagate_with_jacobian(g.mean, dt, t0)
+        check_finite(f"model.propagate_with_jacobian(prior.mean, dt={dt:g}) state", x1)
+        check_finite(f"model.propagate_with_jacobian(prior.mean, dt={dt:g}) Jacobian F", F)
     return t, sensor, z, truth, batch, n
 
 

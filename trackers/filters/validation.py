@@ -18,8 +18,8 @@ def check_finite(name: str, a: NDArray) -> NDArray:
     """Array of floats with no NaN/inf, else ValueError naming ``name``."""
     a = np.asarray(a, dtype=float)
     if not np.all(np.isfinite(a)):
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{name} must be finite; found {a[tuple(bad)]} at index {tuple(bad)}")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name} must be finite; found {a[bad]} at index {bad}")
     return a
 
 
