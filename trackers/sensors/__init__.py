@@ -1,5 +1,14 @@
 """Radar network: sensor models, 4/3-Earth visibility, detection, clutter, resolution, data links.
 
+Modules: ``radar`` (the Radar dataclass and its measurement function), ``catalog`` (preset and
+user TOML radars), ``visibility`` (horizon, range, field of regard, coverage intervals),
+``observe`` (Swerling-1 detection, merging, noise, clutter, latency over Monte Carlo draws),
+``detections`` (the Detections table and its CSV), ``links`` (networks and latency),
+``summary`` (first detections, lead times, text report), ``scenario`` (a scenario's
+``[sensors]`` table), ``synthetic`` (Kepler-arc flights for tests and benchmarks).
+Presets: ``presets/radars.toml`` (10 radars) and ``presets/networks.toml`` (3 networks);
+every unpublished performance value there is listed as an assumption.
+
 Typical use::
 
     from trackers.sensors import observe, sensors_for_scenario
