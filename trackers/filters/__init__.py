@@ -1,12 +1,24 @@
 """Batched Gaussian filters: beliefs, KF / EKF / UKF / CKF rules, runner, RTS smoother.
 
+Layers (low to high):
+
+- :mod:`~trackers.filters.linalg_small` — closed-form inverses / Cholesky over the batch axis;
+- :mod:`~trackers.filters.gaussian` — ``Gaussian``, ``StepInfo`` and the Kalman update algebra;
+- :mod:`~trackers.filters.sigma_points` — sigma-point rules as data (Merwe, cubature);
+- :mod:`~trackers.filters.rules` — ``KF``, ``EKF``, ``UKF``, ``CKF`` (pure predict / update);
+- :mod:`~trackers.filters.estimator` — the ``Estimator`` protocol and ``Filter(rule, model)``;
+- :mod:`~trackers.filters.runner` — ``run`` over a ``MeasurementStream`` (``Track`` / ``Summary``);
+- :mod:`~trackers.filters.smoother` — ``rts_smooth`` (RTS and unscented RTS).
+
 The IMM lives in :mod:`trackers.filters.imm` (import it from there).
 """
 
 from trackers.filters.estimator import Estimator, Filter
 from trackers.filters.gaussian import Gaussian, StepInfo
 from trackers.filters.rules import CKF, EKF, KF, UKF
+from trackers.filters.runner import MeasurementStream, RunStats, Summary, Track, run
 from trackers.filters.sigma_points import SigmaPointRule, cubature, merwe_scaled
+from trackers.filters.smoother import rts_smooth
 
 __all__ = [
     "CKF",
@@ -16,8 +28,14 @@ __all__ = [
     "Estimator",
     "Filter",
     "Gaussian",
+    "MeasurementStream",
+    "RunStats",
     "SigmaPointRule",
     "StepInfo",
+    "Summary",
+    "Track",
     "cubature",
     "merwe_scaled",
+    "rts_smooth",
+    "run",
 ]
