@@ -10,7 +10,7 @@ from scipy import stats
 
 from trackers.earth import wgs84
 from trackers.sensors import Radar, observe, swerling1_pd
-from trackers.sensors.observe import swerling1_cell
+from trackers.sensors.observation import swerling1_cell
 from trackers.sensors.synthetic import kepler_flight, trajectory
 from trackers.sim.truth import Flight
 

@@ -2,7 +2,8 @@
 
 Modules: ``radar`` (the Radar dataclass and its measurement function), ``catalog`` (preset and
 user TOML radars), ``visibility`` (horizon, range, field of regard, coverage intervals),
-``observe`` (Swerling-1 detection, merging, noise, clutter, latency over Monte Carlo draws),
+``observation`` (:func:`observe`: Swerling-1 detection, merging, noise, clutter, latency,
+over Monte Carlo draws),
 ``detections`` (the Detections table and its CSV), ``links`` (networks and latency),
 ``summary`` (first detections, lead times, text report), ``scenario`` (a scenario's
 ``[sensors]`` table), ``synthetic`` (Kepler-arc flights for tests and benchmarks).
@@ -19,7 +20,7 @@ Typical use::
 from trackers.sensors.catalog import load_radar_file, load_radars, preset_radars
 from trackers.sensors.detections import Detections
 from trackers.sensors.links import Link, Network, load_network, preset_networks
-from trackers.sensors.observe import DEFAULT_RCS, observe, swerling1_pd
+from trackers.sensors.observation import DEFAULT_RCS, observe, swerling1_pd
 from trackers.sensors.radar import Radar
 from trackers.sensors.scenario import sensors_for_scenario
 from trackers.sensors.summary import (
