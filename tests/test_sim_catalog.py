@@ -84,7 +84,7 @@ def test_calibration_targets_met(flights: dict, sid: str) -> None:
         (cal.achieved_flight_time_s, rv["flight_time_s"]),
     ):
         if rec is not None:
-            assert got == pytest.approx(rec, rel=1e-4)
+            assert got == pytest.approx(rec, rel=1e-5)
 
 
 @pytest.mark.parametrize("sid", IDS)
