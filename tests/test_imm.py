@@ -187,6 +187,10 @@ def test_prior_fill_and_unequal_projection():
     mixed, _ = imm.mix(b, 1.0)
     # CA mode's acceleration: 0.9 * 0.5 * a_ca + 0.1 * 0.5 * 0 over c = 0.5 (prior mean 0)
     np.testing.assert_allclose(mixed[1].mean[6:], 0.9 * np.arange(6.0, 9.0))
+    # one cycle with a 6-state position sensor: it is rebuilt for the CA mode's 9 states
+    post, info = imm.update(imm.predict(b, 1.0), np.array([1.0, 2.0, 3.0]), LinearPosition(1.0))
+    assert post.modes[1].mean.shape == (9,) and np.isfinite(info.nis)
+    np.testing.assert_allclose(post.probs.sum(), 1.0)
 
 
 def test_transition_validation_and_sojourn():
