@@ -20,7 +20,7 @@ PHASES = ("boost-1", "boost-2", "boost-3", "boost-4", "coast", "midcourse", "ree
 EVENT_KINDS = ("launch", "ignition", "burnout", "separation", "apogee", "impact", "debris")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ObjectTrajectory:
     """One simulated object sampled at a fixed rate plus its event instants.
 
@@ -132,7 +132,7 @@ class Event:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Flight:
     """Result of simulating one scenario.
 
