@@ -1,0 +1,93 @@
+"""Staging details: separation impulse, tumbling stages, attached last stage, Mach drag table."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from trackers.sim import load_scenario, simulate
+from trackers.sim.dynamics import FastEarth, accel_batch, make_rhs
+from trackers.sim.solve import flight_outcomes
+
+
+@pytest.fixture(scope="module")
+def hokkaido():
+    sc = load_scenario("hokkaido-2023")
+    return sc, simulate(sc, rate_hz=2.0)
+
+
+def test_separation_splits_relative_speed_by_momentum(hokkaido) -> None:
+    sc, fl = hokkaido
+    rv = fl.object("rv")
+    for k, st in enumerate(sc.vehicle.stages):
+        stage = fl.object(f"stage-{k + 1}")
+        t_sep = stage.t[0]
+        i = int(np.flatnonzero(rv.t == t_sep)[0])
+        dv = rv.v[i] - stage.v[0]
+        # relative speed = separation_speed_mps, spent stage pushed backwards
+        assert np.linalg.norm(dv) == pytest.approx(sc.vehicle.separation_speed_mps, rel=1e-9)
+        assert float(dv @ rv.v[i]) > 0
+        # momentum: m_up dv_up = m_spent dv_spent  ->  the light body gets the larger kick
+        assert stage.mass[0] == pytest.approx(st.dry_mass_kg)
+        assert np.array_equal(stage.r[0], rv.r[i])
+
+
+def test_spent_stages_tumble_with_low_beta(hokkaido) -> None:
+    sc, fl = hokkaido
+    rv = fl.object("rv")
+    t_last_sep = max(e.t_s for e in fl.events if e.kind == "separation")
+    assert np.allclose(rv.beta[rv.t >= t_last_sep], sc.vehicle.rv_beta_kgpm2)
+    # before it (burnout -> separation) the stack still carries the spent stage
+    assert rv.beta[np.searchsorted(rv.t, t_last_sep) - 1] != sc.vehicle.rv_beta_kgpm2
+    for k, st in enumerate(sc.vehicle.stages):
+        b = fl.object(f"stage-{k + 1}").beta
+        expect = st.dry_mass_kg / (st.tumble_cd * st.tumble_area_m2)
+        assert np.allclose(b, expect)
+        assert expect < 0.2 * sc.vehicle.rv_beta_kgpm2
+    # phases of the launched stack: boosts, coasts between stages, midcourse, reentry
+    runs = [p for i, p in enumerate(rv.phase) if i == 0 or p != rv.phase[i - 1]]
+    assert runs == [
+        "boost-1", "coast", "boost-2", "coast", "boost-3", "midcourse", "reentry",
+    ]  # fmt: skip
+    # mass drops by exactly the propellant over each burn
+    for k, st in enumerate(sc.vehicle.stages):
+        m = rv.mass[rv.phase == f"boost-{k + 1}"]
+        assert m[0] - m[-1] <= st.propellant_mass_kg + 1e-6
+        assert np.all(np.diff(m) < 0)
+
+
+def test_keep_last_stage_attached() -> None:
+    sc = load_scenario("hokkaido-2023")
+    sc2 = dataclasses.replace(sc, vehicle=dataclasses.replace(sc.vehicle, keep_last_stage=True))
+    fl = simulate(sc2, rate_hz=1.0)
+    assert [o.id for o in fl.objects] == ["rv", "stage-1", "stage-2"]
+    rv = fl.object("rv")
+    last = sc.vehicle.stages[-1]
+    assert rv.mass[-1] == pytest.approx(sc.vehicle.payload_mass_kg + last.dry_mass_kg)
+    assert sum(e.kind == "separation" for e in fl.events) == 2
+
+
+def test_mach_table_drag() -> None:
+    """A Cd(M) table is interpolated in both code paths and changes the trajectory."""
+    sc = load_scenario("srbm-depressed")
+    st = sc.vehicle.stages[0]
+    table = ((0.0, 0.2), (0.8, 0.25), (1.2, 0.45), (3.0, 0.3), (6.0, 0.25))
+    sc2 = dataclasses.replace(
+        sc,
+        vehicle=dataclasses.replace(sc.vehicle, stages=(dataclasses.replace(st, cd_mach=table),)),
+    )
+    r1 = flight_outcomes(sc, spent=False)["rv"]["range_m"]
+    r2 = flight_outcomes(sc2, spent=False)["rv"]["range_m"]
+    assert r2 < r1  # transonic drag rise costs range
+    fe = FastEarth(sc.earth)
+    r = sc.earth.to_ecef(0.7, 2.2, np.array([1e3, 10e3, 20e3]))
+    v = np.array([[100.0, 0, 0], [400.0, 0, 0], [900.0, 0, 0]])
+    m = np.array([1000.0, 900.0, 800.0])
+    rhs = make_rhs(fe, ref_area=0.75, cd_table=table)
+    a_s = np.array([rhs(0.0, np.r_[r[i], v[i], m[i]])[3:6] for i in range(3)])
+    a_v, cda = accel_batch(fe, r, v, m, ref_area=0.75, cd_table=table)
+    assert np.allclose(a_s, a_v, rtol=1e-12, atol=1e-12)
+    mach = 900.0 / float(fe.air(20e3)[2])
+    assert cda[2] == pytest.approx(0.75 * np.interp(mach, *np.array(table).T))
