@@ -332,6 +332,13 @@ def simulate(scenario: Scenario, rate_hz: float = 10.0) -> Flight:
     parameters used, and per-stage burnout states. Deterministic: the only randomness (debris)
     comes from ``numpy.random.default_rng(scenario.seed)``.
     """
+    from trackers.sim.scenario import Scenario
+
+    if not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"scenario must be a Scenario (see trackers.sim.load_scenario), got "
+            f"{type(scenario).__name__}"
+        )
     if isinstance(rate_hz, bool) or not isinstance(rate_hz, int | float):
         raise TypeError(f"rate_hz must be a number, got {rate_hz!r}")
     if not (math.isfinite(rate_hz) and 0.01 <= rate_hz <= 1000.0):

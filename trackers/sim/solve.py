@@ -91,8 +91,10 @@ def solve_for(
     """Value of ``parameter`` at which object ``obj`` reaches the target range or apogee.
 
     Exactly one of ``target_range_m`` / ``target_apogee_m`` [m]. ``bracket`` = (lo, hi) must
-    enclose a sign change of achieved - target; by default (0.5 x, 1.5 x) around the current
-    value x. Raises ``ValueError`` if the bracket does not enclose the target.
+    enclose a sign change of achieved - target; by default x -/+ max(|x| / 2, 1) around the
+    current value x. Raises ``ValueError`` if the bracket does not enclose the target.
+    Ranges are signed (``downrange_m``, negative behind the launch site) so that a bracket
+    reaching over the vertical does not give a false root.
     """
     if (target_range_m is None) == (target_apogee_m is None):
         raise ValueError("give exactly one of target_range_m and target_apogee_m")
@@ -104,7 +106,8 @@ def solve_for(
     if not (math.isfinite(target) and target > 0):
         raise ValueError(f"target {key} = {target!r} must be a positive number of metres")
     x0 = float(get_parameter(scenario, parameter))
-    lo, hi = bracket if bracket is not None else (0.5 * x0, 1.5 * x0)
+    half = max(abs(x0) / 2.0, 1.0)
+    lo, hi = bracket if bracket is not None else (x0 - half, x0 + half)
     spent = obj != "rv"
 
     def achieved(x: float) -> float:
