@@ -3,7 +3,8 @@
 Subcommands
 -----------
 scenarios                 list the built-in scenario catalog
-simulate SCENARIO         simulate a flight; print a summary; write truth/events/summary/figure
+simulate SCENARIO         simulate a flight and its radar detections; print summaries; write
+                          truth/events/detections CSV, summary.json, a figure, provenance
 data generate | verify    regenerate the synthetic datasets / check their checksums
 """
 
@@ -57,41 +58,55 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from trackers.io import new_run_dir, write_provenance
     from trackers.plotting import plot_flight
+    from trackers.sensors import coverage_intervals, observe, report, sensors_for_scenario
     from trackers.sim import load_scenario, simulate
     from trackers.sim.summary import flight_summary
 
+    if args.runs < 1:
+        raise ValueError(f"--runs must be >= 1, got {args.runs}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     scenario = load_scenario(args.scenario)
+    out = new_run_dir(args.out, label=f"simulate-{scenario.id}")
     flight = simulate(scenario, rate_hz=args.rate)
     summary = flight_summary(flight)
     print_flight_summary(summary)
-    out = new_run_dir(args.out, label=f"simulate-{scenario.id}")
     (out / "scenario.toml").write_text(scenario.to_toml())
     flight.write_truth_csv(out / "truth.csv")
     flight.write_events_csv(out / "events.csv")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    config = {"scenario": scenario.id, "rate_hz": args.rate, "seed": args.seed, "runs": args.runs}
+    if not args.no_radar:
+        radars, network = sensors_for_scenario(scenario.sensors)
+        det = observe(flight, radars, network, np.random.default_rng(args.seed), runs=args.runs)
+        det.to_csv(out / "detections.csv")
+        print()
+        print(f"radar network {network.id}: {len(radars)} radars")
+        print(report(det, radars))
+        print("coverage intervals [s after epoch] (line of sight, range and field of regard):")
+        for radar in radars:
+            cov = coverage_intervals(flight, radar)
+            spans = "; ".join(
+                f"{obj} " + ", ".join(f"{a:.0f}-{b:.0f}" for a, b in iv)
+                for obj, iv in cov.items()
+                if iv
+            )
+            print(f"  {radar.id:<20} {spans or 'never visible'}")
+        config["network"] = network.id
+        config["radars"] = [r.id for r in radars]
     if not args.no_figure:
         plot_flight(flight, out / "flight.png", lines=_reference_lines())
-    write_provenance(
-        out,
-        config={
-            "scenario": scenario.id,
-            "rate_hz": args.rate,
-            "seed": args.seed,
-            "runs": args.runs,
-        },
-        seeds={"noise": args.seed},
-    )
+    write_provenance(out, config=config, seeds={"radar_noise": args.seed})
     print(f"wrote {out}/")
     return 0
 
 
 def _reference_lines() -> dict:
-    try:
-        from trackers.sim.geography import JAPAN_EEZ_WEST_SEA_OF_JAPAN as eez
-    except ImportError:  # pragma: no cover - geography module optional
-        return {}
-    arr = np.asarray(eez, float)
-    return {"Japan EEZ (approx.)": (arr[:, 0], arr[:, 1])}
+    """Reference polylines for the flight figure: Japan's approximate EEZ limit."""
+    from trackers.sim.geography import JAPAN_EEZ_WEST
+
+    arr = np.asarray(JAPAN_EEZ_WEST, float)
+    return {"Japan EEZ limit (approx.)": (arr[:, 0], arr[:, 1])}
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -141,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the radar noise draw (0)")
     s.add_argument("--runs", type=int, default=1, help="independent radar noise draws (1)")
     s.add_argument("--no-figure", action="store_true", help="skip the figure")
+    s.add_argument("--no-radar", action="store_true", help="skip the radar detections")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("data", help="regenerate or verify the synthetic datasets")

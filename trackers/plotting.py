@@ -28,8 +28,11 @@ def map_outline() -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.array(r["lon_deg"]), np.array(r["lat_deg"])) for r in json.loads(text)["rings"]]
 
 
+_PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9", "C7")  # C3 (red) is the RV's
+
+
 def _style(role: str, k: int) -> dict:
-    return _ROLE_STYLE.get(role, dict(color=f"C{k % 10}", lw=1.2, zorder=3))
+    return _ROLE_STYLE.get(role, dict(color=_PALETTE[k % len(_PALETTE)], lw=1.2, zorder=3))
 
 
 def plot_flight(
@@ -53,9 +56,13 @@ def plot_flight(
     ax_map, ax_alt = fig.subplots(1, 2, width_ratios=[1.1, 1.0])
     lon_all = np.concatenate([np.degrees(o.lon) for o in flight.objects])
     lat_all = np.concatenate([np.degrees(o.lat) for o in flight.objects])
-    pad = 3.0
+    pad, min_span = 3.0, 22.0  # [deg]; wide enough to show the neighbouring coasts
     x0, x1 = lon_all.min() - pad, lon_all.max() + pad
     y0, y1 = lat_all.min() - pad, lat_all.max() + pad
+    if x1 - x0 < min_span:
+        x0, x1 = 0.5 * (x0 + x1) - min_span / 2, 0.5 * (x0 + x1) + min_span / 2
+    if y1 - y0 < 0.6 * min_span:
+        y0, y1 = 0.5 * (y0 + y1) - 0.3 * min_span, 0.5 * (y0 + y1) + 0.3 * min_span
     for lon, lat in map_outline():
         ax_map.fill(lon, lat, facecolor="0.92", edgecolor="0.55", lw=0.6, zorder=1)
     for label, (lat, lon) in (lines or {}).items():

@@ -1,0 +1,75 @@
+"""End-to-end checks of the ``trackers`` command."""
+
+import json
+
+import numpy as np
+import pytest
+
+from trackers.cli import main
+from trackers.io.datasets import read_truth_csv
+from trackers.sensors import Detections
+
+
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["simulate", "hokkaido-2023", "--out", str(out), "--rate", "2", "--runs", "2"]) == 0
+    return out
+
+
+def test_simulate_writes_every_output(sim_run):
+    names = {p.name for p in sim_run.iterdir()}
+    assert {"truth.csv", "events.csv", "summary.json", "flight.png", "detections.csv",
+            "scenario.toml", "provenance.json"} <= names  # fmt: skip
+
+
+def test_summary_json_schema_and_consistency_with_truth(sim_run):
+    summary = json.loads((sim_run / "summary.json").read_text())
+    assert summary["scenario"] == "hokkaido-2023"
+    keys = {
+        "id",
+        "role",
+        "apogee_m",
+        "range_m",
+        "flight_time_s",
+        "impact_lat_deg",
+        "impact_lon_deg",
+    }
+    assert summary["objects"] and all(set(o) == keys for o in summary["objects"])
+    assert {e["kind"] for e in summary["events"]} >= {"separation", "impact", "apogee"}
+    assert all(set(e) == {"t_s", "object", "kind"} for e in summary["events"])
+    truth = read_truth_csv(sim_run / "truth.csv")
+    for o in summary["objects"]:
+        sel = truth["object"] == o["id"]
+        assert sel.any()
+        # apogee from the 2 Hz samples cannot exceed the event-based apogee
+        assert truth["alt_m"][sel].max() <= o["apogee_m"] + 1e-3
+        assert truth["alt_m"][sel].max() >= o["apogee_m"] - 5e3
+        assert truth["lat_deg"][sel][-1] == pytest.approx(o["impact_lat_deg"], abs=1e-6)
+
+
+def test_detections_csv_reads_back_with_both_draws(sim_run):
+    det = Detections.from_csv(sim_run / "detections.csv")
+    assert det.runs == 2 and len(det) > 100
+    assert np.all(np.diff(det.t_arrival[det.run == 0]) >= 0)
+    assert np.all(det.t_arrival >= det.t_meas)
+
+
+def test_results_are_never_overwritten(sim_run, capsys):
+    assert main(["simulate", "hokkaido-2023", "--out", str(sim_run), "--no-figure"]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+
+
+def test_bad_arguments_are_reported(tmp_path, capsys):
+    assert main(["simulate", "no-such-scenario", "--out", str(tmp_path / "a")]) == 2
+    assert "no-such-scenario" in capsys.readouterr().err
+    assert main(["simulate", "--runs", "0", "--out", str(tmp_path / "b")]) == 2
+    assert "--runs" in capsys.readouterr().err
+
+
+def test_scenarios_lists_the_catalog(capsys):
+    assert main(["scenarios"]) == 0
+    text = capsys.readouterr().out
+    for sid in ("hokkaido-2023", "hwasong18-2023-07", "hwasong15-2017", "hwasong17-2022-11",
+                "irbm-2022-10", "srbm-depressed"):  # fmt: skip
+        assert sid in text
