@@ -1,7 +1,9 @@
 """Gaussian beliefs and the Kalman algebra shared by every Gaussian filter (KF/EKF/UKF/CKF).
 
 A belief is ``Gaussian(mean (..., n), cov (..., n, n))``; the leading axes ``...`` are Monte
-Carlo runs (and/or IMM modes). Every function here acts on all of them in one call.
+Carlo runs (and/or IMM modes). Every function here acts on all of them in one call. Batch axes
+broadcast: a covariance shared by all runs may be given (and is then returned) as ``(n, n)``
+— for a linear KF it stays shared, and one covariance update serves every run.
 
 The filters differ only in how they obtain the predicted moments; the update is common:
 

@@ -213,13 +213,22 @@ def quad_form(v: NDArray, M: NDArray) -> NDArray:
     return np.sum(matvec(M, v) * v, axis=-1)
 
 
+def _unbroadcast(A: NDArray) -> NDArray:
+    """The single (k, m) matrix behind a ``np.broadcast_to`` view (all batch strides 0)."""
+    if A.ndim > 2 and all(st == 0 for st in A.strides[:-2]):
+        return A[(0,) * (A.ndim - 2)]
+    return A
+
+
 def matmul(A: NDArray, B: NDArray) -> NDArray:
     """A @ B over the last two axes, using one large GEMM when an operand is shared.
 
     ``np.matmul`` on a stack of tiny matrices makes one small product per stack element;
-    when the right (left) operand is a single ``(k, m)`` matrix shared by the whole batch,
-    the stack is reshaped into one ``(N k', k) @ (k, m)`` BLAS call instead (3-5x faster).
+    when the right (left) operand is a single ``(k, m)`` matrix shared by the whole batch
+    (also a ``np.broadcast_to`` view of one), the stack is reshaped into one
+    ``(N k', k) @ (k, m)`` BLAS call instead (3-5x faster). The result broadcasts as ``@``.
     """
+    A, B = _unbroadcast(A), _unbroadcast(B)
     if B.ndim == 2 and A.ndim > 2:
         return (A.reshape(-1, A.shape[-1]) @ B).reshape(*A.shape[:-1], B.shape[-1])
     if A.ndim == 2 and B.ndim > 2:
@@ -232,6 +241,7 @@ def matmul(A: NDArray, B: NDArray) -> NDArray:
 
 def matvec(M: NDArray, v: NDArray) -> NDArray:
     """M v over the batch ``(..., n, k), (..., k) -> (..., n)``; a shared ``(n, k)`` M: one GEMM."""
+    M = _unbroadcast(M)
     if M.ndim == 2:
         return v @ M.T
     return (M @ v[..., None])[..., 0]
