@@ -1,5 +1,7 @@
 """Reentry benchmark model (REFERENCES.md §1): Jacobians and the published EKF/UKF results."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,17 @@ def test_stress_variant_ekf_overconfident_ukf_consistent():
     assert ekf["anees_pos"] > hi, ekf  # over-confident: NEES above the band
     assert lo <= ukf["anees_pos"] <= hi, ukf
     assert ukf["frac_in_band"] > ekf["frac_in_band"] + 0.1, (ekf, ukf)
+
+
+def test_cli_writes_the_json_contract(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert (
+        bench.main(["--variant", "ekfukf", "--runs", "2", "--seed", "3", "--json", str(out)]) == 0
+    )
+    res = json.loads(out.read_text())
+    assert res["variant"] == "ekfukf" and res["runs"] == 2
+    assert set(res["filters"]) == {"EKF", "UKF", "CKF"}
+    for r in res["filters"].values():
+        assert {"pos_rmse_m", "anees_pos", "frac_in_band"} <= set(r)
+        assert np.isfinite(r["pos_rmse_m"]) and r["pos_rmse_m"] > 0
+    assert "pos RMSE" in capsys.readouterr().out
