@@ -138,3 +138,17 @@ def test_numerical_jacobian_wraps_angles_at_the_branch_cut():
     Hn = numerical_jacobian(sensor.measure, x, angle_indices=(1, 2), scale=1.0)
     _, H = sensor.measure_with_jacobian(x)
     np.testing.assert_allclose(Hn, H, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("rule", [UKF(), CKF(), EKF()])
+def test_one_broken_run_does_not_stop_the_others(rule):
+    model, sensor, _, stream = _problem(runs=4, T=3, seed=16)
+    P = np.broadcast_to(P0, (4, 6, 6)).copy()
+    P[2] = -P0  # not positive definite
+    b = Gaussian(np.broadcast_to(X0, (4, 6)).copy(), P)
+    f = Filter(rule, model)
+    post, info = f.update(f.predict(b, DT), stream.z[:, 0], sensor)
+    good = [0, 1, 3]
+    assert np.all(np.isfinite(post.mean[good])) and np.all(np.isfinite(info.nis[good]))
+    assert np.all(np.isfinite(info.loglik[good]))
+    assert np.isnan(info.loglik[2])  # the broken run is flagged, not silently accepted
