@@ -173,6 +173,8 @@ def direction_function(guidance: Guidance, k: int, frame: LaunchFrame) -> Direct
             if t < t_end:
                 return tilt(rate * (t - tv))
             sp = math.sqrt(vx * vx + vy * vy + vz * vz)
+            if sp < 1e-6:  # still on the pad (no kick, no vertical rise): go up
+                return ux0, uy0, uz0
             return vx / sp, vy / sp, vz / sp
 
         return u_turn

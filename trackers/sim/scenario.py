@@ -54,6 +54,12 @@ class Calibration:
         Parameter paths tuned to meet the targets, e.g. ``guidance.stage_pitch_deg[1]``.
     tuned_values : tuple of float
         The values of those parameters in this file (checked by the tests).
+    tuned_bounds : tuple of (float, float)
+        Search interval of each tuned parameter (empty = unbounded).
+    objectives : tuple of str
+        What the tuning solved for, ``"<object>.<quantity> = <value>"`` (see
+        :mod:`trackers.sim.calibrate`); may differ from the published midpoints above, e.g.
+        the stage impact points of hokkaido-2023.
     achieved_apogee_m, achieved_range_m, achieved_flight_time_s : float or None
         What the simulator gave when the file was tuned [m, m, s].
     burnout_speed_mps : float or None
@@ -68,6 +74,8 @@ class Calibration:
     tolerance: float = 0.05
     tuned: tuple[str, ...] = ()
     tuned_values: tuple[float, ...] = ()
+    tuned_bounds: tuple[tuple[float, float], ...] = ()
+    objectives: tuple[str, ...] = ()
     achieved_apogee_m: float | None = field(default=None, metadata={"units": "m"})
     achieved_range_m: float | None = field(default=None, metadata={"units": "m"})
     achieved_flight_time_s: float | None = field(default=None, metadata={"units": "s"})
@@ -81,6 +89,21 @@ class Calibration:
                 f"tuned ({len(self.tuned)} entries) and tuned_values ({len(self.tuned_values)}) "
                 "must have the same length"
             )
+        if self.tuned_bounds and len(self.tuned_bounds) != len(self.tuned):
+            raise ValueError(
+                f"tuned_bounds ({len(self.tuned_bounds)} entries) must be empty or match tuned "
+                f"({len(self.tuned)})"
+            )
+        for i, (lo, hi) in enumerate(self.tuned_bounds):
+            if not lo < hi:
+                raise ValueError(f"tuned_bounds[{i}] = {(lo, hi)!r}: expected lo < hi")
+        from trackers.sim.calibrate import parse_objective
+
+        for i, text in enumerate(self.objectives):
+            try:
+                parse_objective(text)
+            except ValueError as exc:
+                raise ValueError(f"objectives[{i}]: {exc}") from exc
         for name in ("apogee_m", "range_m", "flight_time_s"):
             v = getattr(self, name)
             if v is not None:
