@@ -141,7 +141,10 @@ def kalman_update(
         If both are given the covariance uses the Joseph form
         P+ = (I - K H) P (I - K H)' + K R K'; otherwise P+ = P - K S K'.
     missed : (...) bool array, optional
-        Runs without a detection: belief unchanged, nis NaN, loglik 0.
+        Runs without a detection (NaN in z): belief unchanged, nis NaN, loglik 0. Default:
+        NaN in ``innovation``. The rules pass the mask of ``z`` itself, so that a run whose
+        prediction broke down numerically (NaN zhat) shows NaN nis *and* loglik instead of
+        passing for a missed detection.
 
     Returns
     -------
@@ -151,6 +154,7 @@ def kalman_update(
     m = innovation.shape[-1]
     if missed is None:
         missed = missed_mask(innovation)
+    missed = np.asarray(missed)
     any_missed = bool(np.any(missed))
     nu = np.where(missed[..., None], 0.0, innovation) if any_missed else innovation
     Sinv, logdet = inv_spd(S)

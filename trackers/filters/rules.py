@@ -36,7 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from trackers.filters.gaussian import Gaussian, StepInfo, kalman_update, linear_predict
+from trackers.filters.gaussian import (
+    Gaussian,
+    StepInfo,
+    kalman_update,
+    linear_predict,
+    missed_mask,
+)
 from trackers.filters.jacobians import numerical_jacobian
 from trackers.filters.linalg_small import matmul, matvec, symmetrize
 from trackers.filters.sigma_points import (
@@ -87,7 +93,7 @@ def _jacobian_update(
     nu = residual(z, zhat, tuple(sensor.angle_indices))
     PHt = matmul(P, np.swapaxes(H, -1, -2))
     S = symmetrize(matmul(H, PHt) + R)
-    return kalman_update(belief, nu, S, PHt, H=H, R=R)
+    return kalman_update(belief, nu, S, PHt, H=H, R=R, missed=missed_mask(z))
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,7 @@ class _SigmaPointFilter:
         zbar, Pzz, Pxz = transform_moments(X, Z, belief.mean, rule, angles)
         S = symmetrize(Pzz + np.asarray(sensor.noise_cov(), dtype=float))
         nu = residual(z, zbar, angles)
-        return kalman_update(belief, nu, S, Pxz)
+        return kalman_update(belief, nu, S, Pxz, missed=missed_mask(z))
 
 
 @dataclass(frozen=True)
