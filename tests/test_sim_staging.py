@@ -91,3 +91,15 @@ def test_mach_table_drag() -> None:
     assert np.allclose(a_s, a_v, rtol=1e-12, atol=1e-12)
     mach = 900.0 / float(fe.air(20e3)[2])
     assert cda[2] == pytest.approx(0.75 * np.interp(mach, *np.array(table).T))
+
+
+def test_meta_is_json_and_records_parameters(hokkaido) -> None:
+    import json
+
+    sc, fl = hokkaido
+    meta = json.loads(json.dumps(fl.meta))
+    assert meta["scenario"] == "hokkaido-2023" and meta["rate_hz"] == 2.0
+    assert meta["guidance"]["stage_pitch_deg"] == list(sc.guidance.stage_pitch_deg)
+    assert meta["calibration"]["tuned_values"] == list(sc.calibration.tuned_values)
+    assert [b["stage"] for b in meta["burnout"]] == [1, 2, 3]
+    assert meta["earth"]["atmosphere"] == "us76"
