@@ -8,7 +8,9 @@ Layers (low to high):
 - :mod:`~trackers.filters.rules` — ``KF``, ``EKF``, ``UKF``, ``CKF`` (pure predict / update);
 - :mod:`~trackers.filters.estimator` — the ``Estimator`` protocol and ``Filter(rule, model)``;
 - :mod:`~trackers.filters.runner` — ``run`` over a ``MeasurementStream`` (``Track`` / ``Summary``);
-- :mod:`~trackers.filters.smoother` — ``rts_smooth`` (RTS and unscented RTS).
+- :mod:`~trackers.filters.smoother` — ``rts_smooth`` (RTS and unscented RTS);
+- :mod:`~trackers.filters.square_root` — ``SquareRootCKF`` (an ``Estimator`` with
+  ``SqrtGaussian`` beliefs).
 
 The IMM lives in :mod:`trackers.filters.imm` (import it from there).
 """
@@ -19,6 +21,7 @@ from trackers.filters.rules import CKF, EKF, KF, UKF
 from trackers.filters.runner import MeasurementStream, RunStats, Summary, Track, run
 from trackers.filters.sigma_points import SigmaPointRule, cubature, merwe_scaled
 from trackers.filters.smoother import rts_smooth
+from trackers.filters.square_root import SqrtGaussian, SquareRootCKF
 
 __all__ = [
     "CKF",
@@ -31,6 +34,8 @@ __all__ = [
     "MeasurementStream",
     "RunStats",
     "SigmaPointRule",
+    "SqrtGaussian",
+    "SquareRootCKF",
     "StepInfo",
     "Summary",
     "Track",
