@@ -158,27 +158,24 @@ class Flight:
         Fixed-point formatting: positions to 0.1 mm, velocities/accelerations to 1e-6,
         angles to 1e-9 deg (~0.1 mm), times to 1 us.
         """
-        cols = ["object", "role", "t_s", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
+        header = ["object", "role", "t_s", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
                 "ax_mps2", "ay_mps2", "az_mps2", "lat_deg", "lon_deg", "alt_m", "phase",
                 "mass_kg", "beta_kgpm2"]  # fmt: skip
         with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
+            csv.writer(fh, lineterminator="\n").writerow(header)
+            fmt = "%s,%s,%.6f" + ",%.4f" * 3 + ",%.6f" * 6 + ",%.9f,%.9f,%.4f,%s,%.4f,%.8g\n"
             for o in self.objects:
                 lat, lon = np.degrees(o.lat), np.degrees(o.lon)
-                for k in range(len(o.t)):
-                    w.writerow(
-                        [o.id, o.role, f"{o.t[k]:.6f}"]
-                        + [f"{x:.4f}" for x in o.r[k]]
-                        + [f"{x:.6f}" for x in (*o.v[k], *o.a[k])]
-                        + [f"{lat[k]:.9f}", f"{lon[k]:.9f}", f"{o.alt[k]:.4f}"]
-                        + [str(o.phase[k]), f"{o.mass[k]:.4f}", f"{o.beta[k]:.8g}"]
-                    )
+                num = np.column_stack((o.t, *o.r.T, *o.v.T, *o.a.T, lat, lon, o.alt)).tolist()
+                ph, mass, beta = o.phase.tolist(), o.mass.tolist(), o.beta.tolist()
+                fh.writelines(
+                    fmt % (o.id, o.role, *row, ph[k], mass[k], beta[k]) for k, row in enumerate(num)
+                )
 
     def write_events_csv(self, path: str | Path) -> None:
         """Write the events table: t_s, object, kind, detail."""
         with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
+            w = csv.writer(fh, lineterminator="\n")
             w.writerow(["t_s", "object", "kind", "detail"])
             for e in self.events:
                 w.writerow([f"{e.t_s:.6f}", e.object, e.kind, e.detail])
