@@ -80,6 +80,12 @@ def test_angle_weighted_mean_across_the_cut():
 
 
 def test_rule_validation():
+    from trackers.filters import UKF
+
+    with pytest.raises(ValueError, match=r"UKF\.alpha must be > 0"):
+        UKF(alpha=-1.0)
+    with pytest.raises(ValueError, match=r"UKF\.beta must be a finite number"):
+        UKF(beta=float("nan"))
     with pytest.raises(ValueError, match="alpha"):
         merwe_scaled(3, 0.0)
     with pytest.raises(ValueError, match="n \\+ lambda"):

@@ -218,6 +218,14 @@ class UKF(_SigmaPointFilter):
     beta: float = 2.0
     kappa: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta", "kappa"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+                raise ValueError(f"UKF.{name} must be a finite number, got {v!r}")
+        if not self.alpha > 0:
+            raise ValueError(f"UKF.alpha must be > 0, got {self.alpha!r}")
+
     def points(self, n: int) -> SigmaPointRule:
         """The (cached) rule for state dimension n."""
         return merwe_scaled(n, float(self.alpha), float(self.beta), float(self.kappa))
