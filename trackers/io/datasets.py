@@ -24,12 +24,17 @@ from trackers.io.manifest import verify_manifest, write_manifest
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What one dataset contains: the scenario and the truth sample rate [Hz]."""
+    """What one dataset contains.
+
+    ``rate_hz`` is the truth sample rate [Hz]; ``radar_seed`` (None: no radar data) seeds one
+    draw of the scenario's radar network, written as ``detections.csv``.
+    """
 
     id: str
     scenario: str
     rate_hz: float
     description: str
+    radar_seed: int | None = None
 
 
 DATASETS: tuple[DatasetSpec, ...] = (
@@ -37,7 +42,9 @@ DATASETS: tuple[DatasetSpec, ...] = (
         "hokkaido-2023",
         "hokkaido-2023",
         1.0,
-        "Flagship three-stage lofted flight of 2023-04-13 (synthetic, calibrated).",
+        "Flagship three-stage lofted flight of 2023-04-13 (synthetic, calibrated), with one "
+        "draw of the linked Korea-Japan-US radar network.",
+        radar_seed=20230413,
     ),
     DatasetSpec(
         "srbm-depressed",
@@ -66,6 +73,12 @@ def generate(spec: DatasetSpec, folder: str | Path) -> Path:
     (folder / "scenario.toml").write_text(scenario.to_toml())
     flight.write_truth_csv(folder / "truth.csv")
     flight.write_events_csv(folder / "events.csv")
+    if spec.radar_seed is not None:
+        from trackers.sensors import observe, sensors_for_scenario
+
+        radars, network = sensors_for_scenario(scenario.sensors)
+        det = observe(flight, radars, network, np.random.default_rng(spec.radar_seed), runs=1)
+        det.to_csv(folder / "detections.csv")
     write_manifest(
         folder,
         {
@@ -74,6 +87,7 @@ def generate(spec: DatasetSpec, folder: str | Path) -> Path:
             "dataset": spec.id,
             "scenario": spec.scenario,
             "rate_hz": spec.rate_hz,
+            "radar_seed": spec.radar_seed,
             "description": spec.description,
         },
     )
