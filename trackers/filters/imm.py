@@ -424,15 +424,20 @@ class IMM:
         if self._equal:
             xs = np.stack([g.mean for g in belief.modes], axis=-2)
             ps = np.stack([g.cov for g in belief.modes], axis=-3)
-            # all targets j at once: x0_j = sum_i w_ij x_i,
-            # P0_j = sum_i w_ij P_i + sum_i w_ij d_ij d_ij',  d_ij = x_i - x0_j
+            # all targets j at once, about a reference x_r (mode 0's mean) so that the
+            # second-moment form does not cancel catastrophically at ECEF magnitudes:
+            #   D_i = x_i - x_r,   e_j = sum_i w_ij D_i,   x0_j = x_r + e_j
+            #   P0_j = sum_i w_ij (P_i + D_i D_i') - e_j e_j'
+            # (= sum_i w_ij [P_i + (x_i - x0_j)(x_i - x0_j)'] since sum_i w_ij = 1)
             wt = np.swapaxes(w, -1, -2)  # (..., j, i)
-            x0 = wt @ xs  # (..., j, n)
             n = xs.shape[-1]
-            p0 = (wt @ ps.reshape(ps.shape[:-2] + (n * n,))).reshape(x0.shape + (n,))
-            d = xs[..., None, :, :] - x0[..., :, None, :]  # (..., j, i, n)
-            p0 = p0 + np.swapaxes(wt[..., None] * d, -1, -2) @ d
-            p0 = symmetrize(p0)
+            ref = xs[..., :1, :]
+            dd = xs - ref
+            e = wt @ dd  # (..., j, n)
+            x0 = ref + e
+            sec = ps + dd[..., :, None] * dd[..., None, :]
+            p0 = (wt @ sec.reshape(sec.shape[:-2] + (n * n,))).reshape(x0.shape + (n,))
+            p0 = symmetrize(p0 - e[..., :, None] * e[..., None, :])
             return tuple(Gaussian(x0[..., j, :], p0[..., j, :, :]) for j in range(self.nmodes)), c
         for j in range(self.nmodes):
             xs, ps = self._embedded(belief.modes, w[..., :, j])
