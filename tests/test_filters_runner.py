@@ -20,7 +20,8 @@ def test_runner_equals_hand_written_step_loop(rule):
     f = Filter(rule, model)
     track = run(f, Gaussian(X0, P0), stream, sensors)
     assert isinstance(track, Track) and track.mean.shape == (5, 12, 6)
-    b = Gaussian(np.broadcast_to(X0, (5, 6)), np.broadcast_to(P0, (5, 6, 6)))
+    # real per-run copies (not broadcast views), so the rules take their batched path
+    b = Gaussian(np.broadcast_to(X0, (5, 6)).copy(), np.broadcast_to(P0, (5, 6, 6)).copy())
     tp = 0.0
     for k, (tk, s) in enumerate(zip(stream.t, stream.sensor, strict=True)):
         if tk > tp:
@@ -142,7 +143,9 @@ def test_shared_prior_covariance_path_equals_per_run_covariances(keep):
     model, sensors, stream, X = _stream(runs=5, linear_only=True)
     f = Filter(KF(), model)
     shared = run(f, Gaussian(X0, P0), stream, sensors, keep=keep, truth=X)
-    per_run = Gaussian(np.broadcast_to(X0, (5, 6)).copy(), np.broadcast_to(P0, (5, 6, 6)).copy())
+    # members differing in the last bit: the runner cannot share them and takes the per-run path
+    eps = 1.0 + 1e-15 * np.arange(5)[:, None, None]
+    per_run = Gaussian(np.broadcast_to(X0, (5, 6)).copy(), P0 * eps)
     batched = run(f, per_run, stream, sensors, keep=keep, truth=X, chunk=2)
     if keep == "all":
         np.testing.assert_allclose(shared.mean, batched.mean, rtol=1e-12)

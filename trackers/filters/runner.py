@@ -17,8 +17,9 @@ float per step (the time grid is shared by all runs).
 filtering, so N = 10^4 runs x T = 10^3 steps needs O(N n^2 + T n) memory. Runs are processed
 in chunks of ``chunk`` (1024 by default when covariances are per run) so the working set stays
 in cache (DESIGN.md "Speed"); models and sensors must then not carry per-run parameters (use
-``chunk=None``). A prior covariance without batch axes is kept shared by all runs for as long
-as the filter keeps it so (linear KF without misses): one covariance update serves every run.
+``chunk=None``). A prior covariance without batch axes (or with identical members) is kept
+shared by all runs for as long as the filter keeps it so (linear KF without misses): one
+covariance update serves every run.
 
 Statistics (with ``truth`` ``(..., T, n)``, the true state at each report time):
 
@@ -327,11 +328,17 @@ def run(
     # A Gaussian prior whose covariance has no batch axes keeps it shared (n, n): for a linear
     # KF the covariance does not depend on the data, so it stays shared (one O(n^3) update for
     # all runs) until a missed detection makes the runs differ.
-    shared_cov = (
-        isinstance(estimator, Filter) and isinstance(prior, Gaussian) and np.ndim(prior.cov) == 2
-    )
+    # (A batched prior covariance whose members are all equal is shared the same way.)
+    shared_cov = False
+    if isinstance(estimator, Filter) and isinstance(prior, Gaussian):
+        cov0 = np.asarray(prior.cov, dtype=float)
+        if cov0.ndim > 2:
+            first = cov0.reshape(-1, n, n)[0]
+            if np.array_equal(cov0, np.broadcast_to(first, cov0.shape)):
+                cov0 = first
+        shared_cov = cov0.ndim == 2
     if shared_cov:
-        belief_flat = Gaussian(flat_leaf(prior.mean), np.asarray(prior.cov, dtype=float))
+        belief_flat = Gaussian(flat_leaf(prior.mean), cov0)
     else:
         belief_flat = _tree_map(flat_leaf, prior)
     z_flat = np.broadcast_to(z, (*batch, T, m_max)).reshape(N, T, m_max)
