@@ -330,3 +330,25 @@ def test_four_unlike_modes_common_space_and_runner():
     np.testing.assert_allclose(imm.gaussian(b).mean, track.mean[1, -1], rtol=1e-9)
     # the ballistic-like modes win on a ballistic arc
     assert b.probs[2] + b.probs[3] > 0.5
+
+
+def test_per_run_dt_and_sojourn_matrix_batched():
+    """dt (N,) per run: the same as running each run with its scalar dt."""
+    imm = IMM(
+        [Mode(KF(), CV(q=0.1)), Mode(KF(), CV(q=20.0))],
+        SojournTransition(np.array([20.0, 5.0])),
+    )
+    g = Gaussian(
+        np.array([[0.0, 0, 0, 10, 0, 0], [5.0, 0, 0, 0, 10, 0]]), np.stack([np.eye(6)] * 2)
+    )
+    b = imm.initial_belief(g, [0.6, 0.4])
+    dts = np.array([0.5, 3.0])
+    pb = imm.predict(b, dts)
+    for i in range(2):
+        bi = imm.initial_belief(Gaussian(g.mean[i], g.cov[i]), [0.6, 0.4])
+        pi = imm.predict(bi, float(dts[i]))
+        np.testing.assert_allclose(pb.probs[i], pi.probs, rtol=1e-14)
+        for a, c in zip(pb.modes, pi.modes, strict=True):
+            np.testing.assert_allclose(a.mean[i], c.mean, rtol=1e-13)
+            np.testing.assert_allclose(a.cov[i], c.cov, rtol=1e-12)
+    assert not np.allclose(pb.probs[0], pb.probs[1])
