@@ -8,6 +8,9 @@ Workloads (same data, same process, DESIGN.md "Speed"):
     W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2 — trackers only
     W4cv  3-mode IMM of CV KFs (q = 0.01, 1, 100) on W1 data — filterpy's IMMEstimator needs
           equal-size linear KFs, so this is its nearest equivalent; trackers timed on it too
+    W1m   W1 with 5% missed detections (NaN rows): the runs' covariances then differ, so the
+          runner's shared-covariance KF path (one covariance for all runs while no run has
+          missed a detection) is not available — the per-run cost of the KF
 
 trackers runs all N Monte Carlo runs at once through ``trackers.filters.runner.run`` with
 ``keep="final"`` (summary-only: final belief plus running NIS statistics). filterpy and Stone
@@ -22,6 +25,28 @@ Usage:
 Prints a table of steps/s and ratios and the peak resident memory (``resource.ru_maxrss``)
 after each N. ``--quick`` (N in {1, 100, 1000}, T = 100, short peer runs) finishes within a
 minute.
+
+Measured 2026-11-25 (full run, 2 shared cores with a load average of 2-3, so +-30%):
+filter-steps/s and ratios at N = 1000 (N = 10000 in brackets); peak RSS 618 MiB at
+N = 10000, T = 1000 including both 240 MB measurement arrays.
+
+    W1   trackers 3.4e5 (3.3e5)  19x filterpy (target 30x)   348x Stone Soup (target 500x)
+    W2   trackers 1.2e5 (1.3e5)  90x filterpy                229x Stone Soup
+    W3   trackers 4.1e4 (4.6e4)  122x filterpy UKF (target 100x)  91x Stone Soup
+    W4   trackers 4.0e4 (5.7e4)  33x filterpy IMMEstimator on W4cv (target 100x)
+    W4cv trackers 5.4e4 (8.7e4)  45x filterpy IMMEstimator
+    N = 1: W1 0.2x filterpy (target >= 0.5x), W2 0.7x, W3 2.8x, W4cv 0.7x
+
+Profile notes (cProfile, N = 1000):
+- W1/W4cv: ``gaussian.kalman_update`` (Joseph form, four (N,6,6) products) dominates; at N = 1
+  the per-call overhead of rebuilding F and Q every step (``linear._kron_i3``/``_block``/
+  ``_check_dt``), ``np.any``/``np.all`` checks and ``broadcast_to`` is ~1/3 of the step.
+  Caching F, Q per dt and the P - K S K' form for the KF would close most of the N = 1 gap.
+- W3: ``np.einsum`` in ``sigma_points.sigma_points`` / ``transform_moments`` is ~40% of the
+  UKF step; ``xi @ L'`` and ``swapaxes(wdY) @ dY`` are 1.7-5x faster for these shapes.
+- W2/W4: the model (RK4 with variational equations, 4 stages) is ~55% of an EKF step after
+  fusing J2 + gradient (``trackers.models.forces``; ``earth.gravity.j2_gradient`` alone was
+  1 ms per 1000 states); the IMM's mixing is ~15% of W4.
 """
 
 from __future__ import annotations
@@ -140,10 +165,12 @@ def ours_estimators():
         "W3": (Filter(UKF(), bal), RADAR, "bal"),
         "W4": (imm_bal, RADAR, "bal"),
         "W4cv": (imm_cv, lin, "cv"),
+        "W1m": (Filter(KF(), CV(q=Q_CV)), lin, "cv-miss"),
     }
 
 
 def prior_for(est, kind: str, n: int):
+    kind = "cv" if kind == "cv-miss" else kind
     mean, p0 = (
         (np.r_[0.0, 0, 0, 200, 100, 10], P0_CV) if kind == "cv" else (xbar_ballistic(), P0_BAL)
     )
@@ -235,6 +262,8 @@ def peer_rates(t_peer: dict[str, int], seed: int) -> list[dict]:
         ),
     )
     for r in list(out):
+        if r["workload"] == "W1":
+            out.append({**r, "workload": "W1m", "note": "peer rate of W1 (5% fewer updates)"})
         if r["workload"] == "W4cv":
             out.append(
                 {
@@ -252,7 +281,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--json", type=Path, help="write results as a JSON list")
     ap.add_argument("--n", type=int, nargs="*", help="numbers of runs N")
     ap.add_argument("--steps", type=int, help="steps T for trackers")
-    ap.add_argument("--workloads", nargs="*", default=["W1", "W2", "W3", "W4", "W4cv"])
+    ap.add_argument("--workloads", nargs="*", default=["W1", "W1m", "W2", "W3", "W4", "W4cv"])
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args(argv)
     ns = a.n or ([1, 100, 1000] if a.quick else [1, 100, 1000, 10000])
@@ -272,7 +301,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for w in a.workloads:
             est, sensor, kind = ests[w]
             if kind not in data:
-                data[kind] = (cv_data if kind == "cv" else ballistic_data)(n, t_steps, a.seed)
+                if kind == "cv-miss":
+                    _, zc = data.get("cv") or cv_data(n, t_steps, a.seed)
+                    miss = np.random.default_rng(a.seed + 1).random(zc.shape[:-1]) < 0.05
+                    data[kind] = (None, np.where(miss[..., None], np.nan, zc))
+                else:
+                    data[kind] = (cv_data if kind == "cv" else ballistic_data)(n, t_steps, a.seed)
             _, z = data[kind]
             secs = time_ours(est, prior_for(est, kind, n), z, sensor)
             results.append(

@@ -265,8 +265,11 @@ def run_kf_cv(
     for k, z in enumerate(zs):
         ts = EPOCH + _dt.timedelta(seconds=(k + 1) * dt)
         pred = predictor.predict(state, timestamp=ts)
-        det = Detection(np.asarray(z, float)[:, None], timestamp=ts, measurement_model=mm)
-        state = updater.update(SingleHypothesis(pred, det))
+        if np.any(np.isnan(z)):  # missed detection: keep the prediction
+            state = pred
+        else:
+            det = Detection(np.asarray(z, float)[:, None], timestamp=ts, measurement_model=mm)
+            state = updater.update(SingleHypothesis(pred, det))
         xs.append(np.asarray(state.state_vector, float).ravel()[inv])
         ps.append(np.asarray(state.covar, float)[np.ix_(inv, inv)])
     return np.array(xs), np.array(ps)
