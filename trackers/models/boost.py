@@ -75,11 +75,12 @@ class BoostKnownThrust:
         v_e = g0 Isp [m/s].
     tau : float
         m0 / mdot [s]: time to burn the whole initial mass; must exceed ``burn_time``.
+    burn_time : float
+        Burn duration [s], 0 < burn_time < tau; a_T = 0 outside
+        [t_ignition, t_ignition + burn_time). Propagation splits its RK4 substeps at ignition
+        and burnout, so steps may straddle them.
     t_ignition : float
         Burn start [s since epoch].
-    burn_time : float
-        Burn duration [s]; a_T = 0 outside [t_ignition, t_ignition + burn_time). RK4 substeps
-        are not aligned with ignition/burnout: choose ``max_step`` small or split steps there.
     earth : EarthModel
     q : float
         Acceleration white-noise PSD [m^2/s^3].
@@ -89,8 +90,8 @@ class BoostKnownThrust:
 
     exhaust_velocity: float = field(metadata={"units": "m/s"})
     tau: float = field(metadata={"units": "s"})
+    burn_time: float = field(metadata={"units": "s"})
     t_ignition: float = field(default=0.0, metadata={"units": "s"})
-    burn_time: float = field(default=np.inf, metadata={"units": "s"})
     earth: EarthModel = WGS84_FULL
     q: float = field(default=1.0, metadata={"units": "m^2/s^3"})
     max_step: float = field(default=1.0, metadata={"units": "s"})
@@ -103,7 +104,7 @@ class BoostKnownThrust:
         check_positive("BoostKnownThrust", "tau", self.tau, False)
         if not (isinstance(self.t_ignition, int | float) and np.isfinite(self.t_ignition)):
             raise ValueError(f"BoostKnownThrust.t_ignition must be finite, got {self.t_ignition!r}")
-        if not (self.burn_time > 0 and self.burn_time < self.tau):
+        if not (isinstance(self.burn_time, int | float) and 0 < self.burn_time < self.tau):
             raise ValueError(
                 f"BoostKnownThrust.burn_time must be in (0, tau={self.tau}) s, "
                 f"got {self.burn_time!r}"
