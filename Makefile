@@ -28,7 +28,7 @@ data: $(STAMP)
 	$(BIN)/trackers data generate
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/simulate_speed.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean-venv:
 	rm -rf $(VENV)
