@@ -1,8 +1,9 @@
 """Radar measurement model: range, azimuth, elevation (and optionally range-rate) from a site.
 
-The site is fixed on the Earth at geodetic (lat, lon, alt) on WGS-84 (or given directly as an
-ECEF position plus ECEF->ENU rotation). The state is ECEF ``[x, y, z, vx, vy, vz, ...]``
-(extra components are ignored, their Jacobian columns are zero). With d = R (r - s) the
+The site is fixed on the Earth at geodetic (lat, lon, alt) on WGS-84 (or given as an ECEF
+position, :meth:`Radar.from_ecef`; its ENU rotation then follows from the geodetic lat/lon).
+The state is ECEF ``[x, y, z, vx, vy, vz, ...]`` (extra components are ignored, their
+Jacobian columns are zero). With d = R (r - s) the
 target's ENU coordinates (e, n, u), rho = |d|, p = sqrt(e^2 + n^2) (DESIGN.md conventions):
 
     range      rho = |r - s|
