@@ -308,3 +308,43 @@ def test_rv_coast_matches_independent_integration() -> None:
                      (t_sep, t_sep + 4000.0), np.r_[rv.r[k], rv.v[k]], method="LSODA",
                      rtol=1e-11, atol=1e-6, events=ground)  # fmt: skip
     assert rv.t[-1] - float(sol2.t_events[0][0]) > 1.0
+
+
+def test_sim_uses_only_public_names_of_other_packages() -> None:
+    """trackers.sim reads the Earth model through public names only (no ``module._private``).
+
+    Negative case: the checker flags a private attribute of an imported module.
+    """
+    import ast
+    from pathlib import Path
+
+    import trackers.sim
+
+    def private_uses(source: str, package: str) -> list[str]:
+        tree = ast.parse(source)
+        modules: set[str] = set()  # local names bound to modules of other trackers packages
+        bad = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("trackers."):
+                other = not node.module.startswith(package)
+                for a in node.names:
+                    if other and a.name.startswith("_"):
+                        bad.append(f"{node.module}.{a.name}")
+                    if other:
+                        modules.add(a.asname or a.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                bad.append(f"{node.value.id}.{node.attr}")
+        return bad
+
+    root = Path(trackers.sim.__file__).parent
+    found = {p.name: private_uses(p.read_text(), "trackers.sim") for p in root.glob("*.py")}
+    assert {k: v for k, v in found.items() if v} == {}
+    probe = "from trackers.earth import atmosphere as atm\nx = atm._H_B\n"
+    assert private_uses(probe, "trackers.sim") == ["atm._H_B"]

@@ -118,6 +118,21 @@ _T_UP, _LP_UP, _LR_UP = _upper_interpolants()
 _Z_TOP = 1.0e6
 _H_TOP = 1.0e5 / np.log(_UPPER[-2, 3] / _UPPER[-1, 3])  # density scale height 900-1000 km [m]
 
+# Public, read-only names of the tables above for scalar re-implementations of this model
+# (trackers.sim.dynamics.FastEarth): layer bases H_b [m] (geopotential), lapse rates L_b [K/m],
+# base temperatures T_b [K] and pressures p_b [Pa]; the PCHIP interpolants of T [K], ln p and
+# ln rho over 86-1000 km (geometric, [m]); the start [m] and density scale height [m] of the
+# exponential tail above 1000 km.
+LAYER_BASE_HEIGHTS_M = _H_B
+LAYER_LAPSE_RATES_KPM = _L_B
+LAYER_BASE_TEMPERATURES_K = _T_B
+LAYER_BASE_PRESSURES_PA = _P_B
+UPPER_TEMPERATURE = _T_UP
+UPPER_LOG_PRESSURE = _LP_UP
+UPPER_LOG_DENSITY = _LR_UP
+TAIL_START_M = _Z_TOP
+TAIL_SCALE_HEIGHT_M = float(_H_TOP)
+
 
 @dataclass(frozen=True)
 class AtmosphereState:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from trackers.earth import atmosphere as _atm
+from trackers.earth import atmosphere as atm
 from trackers.earth.atmosphere import GAMMA, R_AIR
 from trackers.earth.model import EarthModel
 
@@ -72,16 +72,16 @@ class FastEarth:
         # Sound speed of the isothermal exponential atmosphere (its 288.15 K).
         self.snd_iso = math.sqrt(GAMMA * R_AIR * 288.15)
         if self.kind == "us76":
-            self._hb = _atm._H_B.tolist()
-            self._lb = _atm._L_B.tolist()
-            self._tb = _atm._T_B.tolist()
-            self._pb = _atm._P_B.tolist()
-            self._xk = _atm._T_UP.x.tolist()  # PCHIP breakpoints 86-1000 km (shared)
-            self._ct = _atm._T_UP.c.T.tolist()
-            self._cp = _atm._LP_UP.c.T.tolist()
-            self._cr = _atm._LR_UP.c.T.tolist()
-            self._h_top = float(_atm._H_TOP)
-            self._z_top = float(_atm._Z_TOP)
+            self._hb = atm.LAYER_BASE_HEIGHTS_M.tolist()
+            self._lb = atm.LAYER_LAPSE_RATES_KPM.tolist()
+            self._tb = atm.LAYER_BASE_TEMPERATURES_K.tolist()
+            self._pb = atm.LAYER_BASE_PRESSURES_PA.tolist()
+            self._xk = atm.UPPER_TEMPERATURE.x.tolist()  # PCHIP breakpoints 86-1000 km (shared)
+            self._ct = atm.UPPER_TEMPERATURE.c.T.tolist()
+            self._cp = atm.UPPER_LOG_PRESSURE.c.T.tolist()
+            self._cr = atm.UPPER_LOG_DENSITY.c.T.tolist()
+            self._h_top = float(atm.TAIL_SCALE_HEIGHT_M)
+            self._z_top = float(atm.TAIL_START_M)
 
     # ---- scalar helpers -------------------------------------------------------------------
     def altitude(self, x: float, y: float, z: float) -> float:
@@ -97,9 +97,9 @@ class FastEarth:
         if self.kind == "exponential":
             rho = self.rho0 * math.exp(-h / self.hs)
             return rho, rho * R_AIR * 288.15, self.snd_iso
-        if h <= _atm.Z_86:
+        if h <= atm.Z_86:
             # U.S. Standard Atmosphere 1976, eqs. 23, 33a/b: layer in geopotential height
-            hg = _atm.R0_US76 * h / (_atm.R0_US76 + h)
+            hg = atm.R0_US76 * h / (atm.R0_US76 + h)
             hb = self._hb
             i = 6
             while i > 0 and hb[i] > hg:
@@ -107,10 +107,10 @@ class FastEarth:
             tb, pb, lb = self._tb[i], self._pb[i], self._lb[i]
             t = tb + lb * (hg - hb[i])
             if lb == 0.0:
-                p = pb * math.exp(-_atm.G0 * _atm.M0 * (hg - hb[i]) / (_atm.R_STAR * tb))
+                p = pb * math.exp(-atm.G0 * atm.M0 * (hg - hb[i]) / (atm.R_STAR * tb))
             else:
-                p = pb * (tb / t) ** (_atm.G0 * _atm.M0 / (_atm.R_STAR * lb))
-            return p * _atm.M0 / (_atm.R_STAR * t), p, math.sqrt(GAMMA * R_AIR * t)
+                p = pb * (tb / t) ** (atm.G0 * atm.M0 / (atm.R_STAR * lb))
+            return p * atm.M0 / (atm.R_STAR * t), p, math.sqrt(GAMMA * R_AIR * t)
         zc = h if h < self._z_top else self._z_top
         xk = self._xk
         j = bisect.bisect_right(xk, zc) - 1
