@@ -371,35 +371,3 @@ def simulate(scenario: Scenario, rate_hz: float = 10.0) -> Flight:
     }
     return Flight(scenario.id, scenario.launch.epoch_utc, objects, tuple(events), meta)
 
-
-def rv_outcome(scenario: Scenario) -> dict:
-    """Fast RV-only run (no spent stages, no sampling): apogee, range, flight time, impact.
-
-    Returns ``{"apogee_m", "range_m", "flight_time_s", "impact_lat_deg", "impact_lon_deg",
-    "burnout": [...]}``; used by :func:`trackers.sim.solve.solve_for` and calibration.
-    """
-    from trackers.earth.wgs84 import geodesic_distance
-
-    sim = _Sim(scenario, spent=False)
-    sim.run()
-    body = sim.bodies[0]
-    ev = {e.kind: e for e in body.events}
-    last = body.segments[-1]
-    if "apogee" in ev:
-        ya = last.sol(ev["apogee"].t_s)
-        apo = float(scenario.earth.altitude(ya[:3]))
-    else:
-        ts = np.linspace(last.t0, last.t1, 200)
-        apo = float(np.max(scenario.earth.altitude(last.sol(ts)[:3].T)))
-    t_imp = ev["impact"].t_s
-    lat, lon, _ = scenario.earth.geodetic(last.sol(t_imp)[:3])
-    lau = scenario.launch
-    rng = float(geodesic_distance(lau.lat, lau.lon, float(lat), float(lon)))
-    return {
-        "apogee_m": apo,
-        "range_m": rng,
-        "flight_time_s": t_imp,
-        "impact_lat_deg": math.degrees(float(lat)),
-        "impact_lon_deg": math.degrees(float(lon)),
-        "burnout": sim.meta_stages,
-    }
