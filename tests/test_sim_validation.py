@@ -348,3 +348,31 @@ def test_sim_uses_only_public_names_of_other_packages() -> None:
     assert {k: v for k, v in found.items() if v} == {}
     probe = "from trackers.earth import atmosphere as atm\nx = atm._H_B\n"
     assert private_uses(probe, "trackers.sim") == ["atm._H_B"]
+
+
+def test_integrated_thrust_has_back_pressure() -> None:
+    """The burning right-hand side applies F(h) = mdot g0 Isp_vac - p(h) A_e along u.
+
+    Thrust acceleration = rhs(burning) - rhs(coasting) at the same state: at sea level it is
+    mdot g0 Isp_sl / m (A_e derived from Isp_sl and p0), at 20 km F(p_US76(20 km)) / m, above
+    the sensible atmosphere mdot g0 Isp_vac / m. Negative case: sea level and vacuum differ by
+    the Isp ratio (> 10 % here), so dropping the p A_e term would fail the first check.
+    """
+    earth = EarthModel(shape="sphere", gravity="point-mass", rotating=False, radius=6371e3)
+    fe = FastEarth(earth)
+    st = _stage()
+    u = (0.0, 0.6, 0.8)
+    burn = make_rhs(fe, mdot=st.mdot, ve=G0 * st.isp_vac_s, exit_area=st.exit_area,
+                    direction=lambda *a: u)  # fmt: skip
+    coast = make_rhs(fe)
+    m = 7000.0
+    for h, p in ((0.0, 101325.0), (20e3, float(earth.air.properties(20e3).pressure)),
+                 (300e3, 0.0)):  # fmt: skip
+        y = np.array([6371e3 + h, 0.0, 0.0, 10.0, 20.0, 30.0, m])
+        a = np.subtract(burn(0.0, y), coast(0.0, y))
+        expect = st.thrust(p) / m
+        assert np.allclose(a[3:6], expect * np.array(u), rtol=1e-6, atol=1e-9), h
+        assert a[6] == pytest.approx(-st.mdot)
+    f_sl, f_vac = st.thrust(101325.0), st.thrust(0.0)
+    assert f_sl == pytest.approx(st.mdot * G0 * st.isp_sl_s)
+    assert f_vac / f_sl - 1.0 > 0.1
