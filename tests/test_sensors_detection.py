@@ -247,3 +247,25 @@ def test_no_visible_object_gives_an_empty_table():
     rad = make_radar(lat=-0.5, lon=0.0, max_range=1e5)
     det = observe(fl, [rad], None, 1, runs=3, clutter=False)
     assert len(det) == 0 and det.runs == 3 and det.z.shape == (0, 4)
+
+
+def test_rv_object_has_the_stack_rcs_until_its_last_separation():
+    """Before its last separation the ``rv`` object is the whole stack (coasts between
+    stages, burnout -> separation delay): it gets the "boost" RCS, not the bare RV's.
+
+    A zero-RCS RV makes the switch visible: detections of ``rv`` only before separation.
+    Negative case: without the stack time, rcs_of gives the bare RV's RCS throughout.
+    """
+    from trackers.sensors.observation import rcs_of, stack_end
+
+    fl = kepler_flight(separations=(100.0,), duration_s=200.0)
+    rv = fl.object("rv")
+    assert stack_end(fl, rv) == pytest.approx(100.0) and stack_end(fl, fl.object("stage-1")) < 0
+    table = {"boost": 10.0, "rv": 0.0, "stage": 1.0}
+    rad = make_radar(ref_snr=1e4, false_alarms_per_scan=0.0)
+    det = observe(fl, [rad], None, np.random.default_rng(8), runs=5, rcs=table, merge=False)
+    t_rv = det.t_meas[det.origin == "rv"]
+    assert t_rv.size > 100 and t_rv.max() < 100.0
+    t = np.array([50.0, 99.9, 100.0, 150.0])
+    assert rcs_of(rv, t, table, 100.0).tolist() == [10.0, 10.0, 0.0, 0.0]
+    assert rcs_of(rv, t, table).tolist() == [0.0] * 4

@@ -69,3 +69,17 @@ def test_report_names_every_sensor_and_the_lead(hokkaido):
     text = report(det, radars)
     assert all(r.id in text for r in radars)
     assert "Korean radars lead Japanese radars by" in text
+
+
+def test_stack_rcs_covers_the_coasts_between_stages(hokkaido):
+    """hokkaido-2023: the rv object is the stack until the stage-3 separation."""
+    from trackers.sensors.observation import DEFAULT_RCS, rcs_of, stack_end
+
+    _, flight, _, _ = hokkaido
+    rv = flight.object("rv")
+    t_end = stack_end(flight, rv)
+    assert t_end == max(e.t_s for e in flight.events if e.kind == "separation")
+    coast = rv.t[rv.phase == "coast"]
+    assert coast.size > 0
+    assert np.all(rcs_of(rv, coast, None, t_end) == DEFAULT_RCS["boost"])
+    assert np.all(rcs_of(rv, rv.t[rv.t >= t_end], None, t_end) == DEFAULT_RCS["rv"])

@@ -62,18 +62,28 @@ TWO_PI = 2.0 * math.pi
 
 #: Default mean radar cross sections [m^2] (assumptions; aspect-independent, X/L/S alike).
 #: Lookup order for an object: its id, its role, the role's prefix before "-" ("stage-2" ->
-#: "stage"); while an object's phase is a boost phase, "boost" overrides (stack plus stages
-#: and plume).
+#: "stage"). "boost" overrides while the object is still the launched stack: in a boost
+#: phase, and before its last separation (the coasts between stages and the burnout ->
+#: separation delay, when the ``rv`` object still carries its spent and upper stages).
 DEFAULT_RCS: dict[str, float] = {
-    "boost": 10.0,  # the whole stack in powered flight (several m^2 of body, plus plume)
+    "boost": 10.0,  # the whole stack (several m^2 of body, plus plume while burning)
     "rv": 0.05,  # conical reentry vehicle, nose-on to side: 0.01-0.1 m^2
     "stage": 5.0,  # tumbling spent stage: several m^2
     "debris": 0.01,  # small separation debris
 }
 
 
-def rcs_of(obj, t: NDArray, table: Mapping[str, float] | None = None) -> NDArray[np.float64]:
-    """Mean RCS [m^2] of one object at times ``t`` ``(K,)``; see :data:`DEFAULT_RCS`."""
+def rcs_of(
+    obj,
+    t: NDArray,
+    table: Mapping[str, float] | None = None,
+    stack_until: float = -math.inf,
+) -> NDArray[np.float64]:
+    """Mean RCS [m^2] of one object at times ``t`` ``(K,)``; see :data:`DEFAULT_RCS`.
+
+    ``stack_until`` [s]: time of the object's last separation (:func:`stack_end`); before
+    it the object is the whole stack and gets the ``"boost"`` RCS, as in a boost phase.
+    """
     table = DEFAULT_RCS if table is None else table
     base = None
     for key in (obj.id, obj.role, str(obj.role).split("-")[0]):
@@ -88,10 +98,23 @@ def rcs_of(obj, t: NDArray, table: Mapping[str, float] | None = None) -> NDArray
     if "boost" in table:
         i = np.clip(np.searchsorted(obj.t, t, side="right") - 1, 0, len(obj.t) - 1)
         phase = np.asarray(obj.phase).astype(str)[i]
-        out = np.where(np.char.startswith(phase, "boost"), float(table["boost"]), out)
+        stack = np.char.startswith(phase, "boost") | (np.asarray(t) < stack_until)
+        out = np.where(stack, float(table["boost"]), out)
     if np.any(out < 0) or not np.all(np.isfinite(out)):
         raise ValueError(f"RCS of object {obj.id!r} must be finite and >= 0")
     return out
+
+
+def stack_end(flight, obj) -> float:
+    """Time [s] of the last separation from ``obj`` (its spent stages' first samples), or -inf.
+
+    Until then ``obj`` still carries stages (the ``rv`` object is the launched stack).
+    """
+    return max(
+        (float(o.t[0]) for o in flight.objects
+         if o.parent == obj.id and o.created_by == "separation"),
+        default=-math.inf,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +165,7 @@ def _plan(radar, sensor, flight, t0, t1, rcs, k_ref, merge, origins, path) -> _P
     g = geometry(radar, x, k_ref)
     vis = g.visible
     rho = np.where(vis, g.z[..., 0], np.inf)
-    sig = np.stack([rcs_of(o, t, rcs) for o in objs], axis=1)
+    sig = np.stack([rcs_of(o, t, rcs, stack_end(flight, o)) for o in objs], axis=1)
     snr = np.where(vis, radar.snr(rho, sig), 0.0)
     if merge and len(objs) > 1:
         d = np.where(vis[..., None], x[..., :3] - radar.site_ecef, 0.0)
