@@ -155,3 +155,22 @@ def test_field_of_regard_elevation_limits():
     x = np.concatenate([np.array(pts), np.zeros((3, 3))], axis=1)
     assert geometry(rad, x).visible.tolist() == [False, True, False]
     assert geometry(radar(), x).visible.tolist() == [True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("k", "exc"), [(0.0, ValueError), (-4 / 3, ValueError), (float("nan"), ValueError),
+                   ("4/3", TypeError)]
+)  # fmt: skip
+def test_bad_refraction_factor_is_rejected_at_the_boundary(k, exc):
+    """k = 0 or NaN gave NaN elevations (all silently invisible), k < 0 a plausible but wrong
+    elevation (0.45 rad here); now a named error at the boundary."""
+    from trackers.sensors import observe
+    from trackers.sensors.synthetic import kepler_flight
+
+    rad = radar()
+    with pytest.raises(exc, match="k"):
+        effective_elevation(rad, 0.7, 2.4, 1e5, k)
+    with pytest.raises(exc, match="Earth-radius factor"):
+        observe(kepler_flight(separations=(), duration_s=50.0), [rad], None, 1, k=k)
+    # negative case: valid factors pass (k = 1: no refraction)
+    assert np.isfinite(effective_elevation(rad, 0.7, 2.4, 1e5, 1.0)[0])

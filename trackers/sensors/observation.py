@@ -56,7 +56,7 @@ from trackers.models.base import wrap_angle
 from trackers.sensors.detections import CLUTTER, Detections
 from trackers.sensors.links import Network, load_network
 from trackers.sensors.radar import Radar
-from trackers.sensors.visibility import K_REFRACTION, geometry
+from trackers.sensors.visibility import K_REFRACTION, check_refraction_factor, geometry
 
 TWO_PI = 2.0 * math.pi
 
@@ -416,6 +416,7 @@ def observe(
             f"first_run = {first_run!r}, expected an int >= 0 and a multiple of chunk_runs = "
             f"{chunk_runs}"
         )
+    k = check_refraction_factor(k)
     if isinstance(radars, Radar):
         radars = (radars,)
     radars = tuple(radars)

@@ -41,6 +41,21 @@ from trackers.sensors.radar import Radar, measure_truth
 K_REFRACTION = 4.0 / 3.0
 
 
+def check_refraction_factor(k: object) -> float:
+    """Return ``k`` as float if it is a valid effective Earth-radius factor, else raise.
+
+    Valid: a finite number in (0, 10] (4/3 standard atmosphere, 1 = no refraction; k < 1 is
+    sub-refraction, large k super-refraction/ducting limits).
+    """
+    if isinstance(k, bool) or not isinstance(k, int | float | np.floating | np.integer):
+        raise TypeError(f"k (effective Earth-radius factor) must be a number, got {k!r}")
+    if not (np.isfinite(k) and 0.0 < k <= 10.0):
+        raise ValueError(
+            f"k = {k!r}: effective Earth-radius factor must be in (0, 10] (4/3 standard)"
+        )
+    return float(k)
+
+
 def gaussian_radius(lat: ArrayLike) -> NDArray[np.float64]:
     """Gaussian radius of curvature sqrt(M N) of WGS-84 at geodetic latitude [rad] -> [m].
 
@@ -80,6 +95,7 @@ def effective_elevation(
     clear : ndarray of bool
         True if the straight ray on the effective sphere stays above its surface.
     """
+    check_refraction_factor(k)
     lat, lon, alt = np.broadcast_arrays(*(np.asarray(v, float) for v in (lat, lon, alt)))
     n_site = wgs84.enu_rotation(radar.lat, radar.lon)[2]
     cl = np.cos(lat)
