@@ -144,6 +144,9 @@ beamwidth_mrad = 20.0
         (GOOD_RADAR.replace("ref_pd = 0.9", "ref_snr_db = 13.0\nref_pd = 0.9"), "exactly one"),
         (GOOD_RADAR.replace("type =", 'template = "nope"\ntype ='), "unknown template"),
         (GOOD_RADAR.replace("pfa = 1e-6", 'pfa = "small"'), "pfa"),
+        (GOOD_RADAR.replace("ref_pd = 0.9", 'ref_pd = "0.9"'), "'ref_pd' = '0.9' must be"),
+        (GOOD_RADAR.replace("ref_pd = 0.9", 'ref_snr_db = "13 dB"'), "'ref_snr_db'"),
+        (GOOD_RADAR.replace("ref_pd = 0.9", "ref_snr_db = nan"), "'ref_snr_db'"),
     ],
 )
 def test_malformed_radar_files_give_clear_errors(tmp_path: Path, text: str, match: str):

@@ -96,6 +96,10 @@ def radar_from_dict(radar_id: str, d: dict[str, Any]) -> Radar:
         raise ValueError(f"{where}: measures range_rate but 'sigma_range_rate_mps' is missing")
     if ("ref_snr_db" in d) == ("ref_pd" in d):
         raise ValueError(f"{where}: give exactly one of 'ref_snr_db' or 'ref_pd'")
+    for key in ("ref_snr_db", "ref_pd"):
+        v = d.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ValueError(f"{where}: key {key!r} = {v!r} must be a finite number")
     if "ref_snr_db" in d:
         kw["ref_snr"] = 10.0 ** (float(d["ref_snr_db"]) / 10.0)
     else:
