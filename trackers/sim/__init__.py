@@ -7,6 +7,7 @@ Public API::
 
 See :mod:`trackers.sim.scenario` (file format), :mod:`trackers.sim.vehicle`,
 :mod:`trackers.sim.guidance`, :mod:`trackers.sim.dynamics` (equations of motion),
+:mod:`trackers.sim.tables` (scalar Cd(Mach) / pitch-schedule lookups),
 :mod:`trackers.sim.simulate` (staging and events), :mod:`trackers.sim.solve` (one-parameter
 tuning), :mod:`trackers.sim.calibrate` (multi-objective re-calibration of a scenario file),
 :mod:`trackers.sim.summary` (summary.json) and :mod:`trackers.sim.geography` (EEZ / coast

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from trackers.earth import atmosphere as atm
 from trackers.earth.atmosphere import GAMMA, R_AIR
 from trackers.earth.model import EarthModel
+from trackers.sim.tables import piecewise_linear
 
 Rhs = Callable[[float, NDArray], list[float]]
 
@@ -151,21 +152,7 @@ def cd_function(cd: float, table: Sequence[tuple[float, float]]) -> Callable[[fl
     """Cd(M): constant ``cd`` or linear interpolation in ``table`` (clamped at its ends)."""
     if not table:
         return lambda mach: cd
-    ms = [float(m) for m, _ in table]
-    cs = [float(c) for _, c in table]
-
-    def cd_of(mach: float) -> float:
-        if mach <= ms[0]:
-            return cs[0]
-        if mach >= ms[-1]:
-            return cs[-1]
-        i = 1
-        while ms[i] < mach:
-            i += 1
-        f = (mach - ms[i - 1]) / (ms[i] - ms[i - 1])
-        return cs[i - 1] + f * (cs[i] - cs[i - 1])
-
-    return cd_of
+    return piecewise_linear([m for m, _ in table], [c for _, c in table])
 
 
 def cd_batch(cd: float, table: Sequence[tuple[float, float]], mach: NDArray) -> NDArray:

@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from trackers.sim.tables import piecewise_linear
 from trackers.sim.vehicle import check_range
 
 PROGRAMS = ("gravity-turn", "inertial", "pitch-schedule")
@@ -189,19 +190,9 @@ def direction_function(guidance: Guidance, k: int, frame: LaunchFrame) -> Direct
 
         return u_inertial
 
-    ts = [float(t) for t in guidance.schedule_t_s]
-    ps = [math.radians(p) for p in guidance.schedule_pitch_deg]
-
-    def pitch_at(t: float) -> float:
-        if t <= ts[0]:
-            return ps[0]
-        if t >= ts[-1]:
-            return ps[-1]
-        i = 1
-        while ts[i] < t:
-            i += 1
-        f = (t - ts[i - 1]) / (ts[i] - ts[i - 1])
-        return ps[i - 1] + f * (ps[i] - ps[i - 1])
+    pitch_at = piecewise_linear(
+        guidance.schedule_t_s, [math.radians(p) for p in guidance.schedule_pitch_deg]
+    )
 
     def u_schedule(t, x, y, z, vx, vy, vz):
         if t < tv:
