@@ -103,3 +103,23 @@ def test_meta_is_json_and_records_parameters(hokkaido) -> None:
     assert meta["calibration"]["tuned_values"] == list(sc.calibration.tuned_values)
     assert [b["stage"] for b in meta["burnout"]] == [1, 2, 3]
     assert meta["earth"]["atmosphere"] == "us76"
+
+
+@pytest.mark.parametrize("pitch", [10.0, -10.0])
+def test_inertial_pitch_over_ramps_for_either_sign(pitch: float) -> None:
+    """After the vertical rise the pitch grows at pitch_rate_dps towards pitch_deg, also
+    uprange (negative); it used to jump straight to a negative pitch at the end of the rise.
+    """
+    import math
+
+    from trackers.sim import Guidance
+    from trackers.sim.guidance import LaunchFrame, direction_function
+
+    frame = LaunchFrame.at(0.7, 2.2, math.radians(60.0), 0.0)
+    g = Guidance(program="inertial", vertical_rise_s=5.0, pitch_rate_dps=2.0, pitch_deg=pitch)
+    u = direction_function(g, 0, frame)
+    for t, expect in ((4.0, 0.0), (7.0, 4.0), (9.0, 8.0), (30.0, 10.0)):
+        d = np.array(u(t, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+        got = math.degrees(math.atan2(d @ frame.downrange, d @ frame.up))
+        assert got == pytest.approx(math.copysign(expect, pitch), abs=1e-9), t
+    assert g.breakpoints() == [5.0, 10.0]

@@ -8,8 +8,8 @@ Dynamics*, 2nd ed., §10.3; Wiesel, *Spaceflight Dynamics*, §6.4):
   ``pitch_kick_deg`` from vertical, then thrust along the Earth-relative velocity
   (u = v / |v|, a zero-lift gravity turn). A larger kick gives a flatter (depressed)
   trajectory, a smaller one a lofted trajectory.
-* ``inertial``: pitch over at ``pitch_rate_dps`` to ``pitch_deg`` from vertical and hold that
-  direction fixed in inertial space, u = R3(omega t) (cos p U0 + sin p H0), with
+* ``inertial``: pitch over at ``pitch_rate_dps`` to ``pitch_deg`` from vertical (either sign;
+  negative is uprange) and hold that direction fixed in inertial space, u = R3(omega t) (cos p U0 + sin p H0), with
   H0 = cos(Az) N0 + sin(Az) E0 the launch direction at the site.
 * ``pitch-schedule``: p(t) from a piecewise-linear table (``schedule_t_s``,
   ``schedule_pitch_deg``; t since launch, held constant outside), same inertial direction.
@@ -120,7 +120,7 @@ class Guidance:
         pts = [tv]
         p1 = self.pitch_kick_deg if self.stage_program(0) == "gravity-turn" else self.stage_pitch(0)
         if self.stage_program(0) != "pitch-schedule":
-            pts.append(tv + p1 / self.pitch_rate_dps)
+            pts.append(tv + abs(p1) / self.pitch_rate_dps)
         if self.program == "pitch-schedule" or "pitch-schedule" in self.stage_programs:
             pts.extend(float(t) for t in self.schedule_t_s)
         return sorted(set(p for p in pts if p > 0.0))
@@ -186,7 +186,7 @@ def direction_function(guidance: Guidance, k: int, frame: LaunchFrame) -> Direct
         def u_inertial(t, x, y, z, vx, vy, vz):
             if t < tv:
                 return ux0, uy0, uz0
-            return inertial(t, min(pitch, rate * (t - tv)))
+            return inertial(t, math.copysign(min(abs(pitch), rate * (t - tv)), pitch))
 
         return u_inertial
 
