@@ -9,8 +9,9 @@ Dynamics*, 2nd ed., §10.3; Wiesel, *Spaceflight Dynamics*, §6.4):
   (u = v / |v|, a zero-lift gravity turn). A larger kick gives a flatter (depressed)
   trajectory, a smaller one a lofted trajectory.
 * ``inertial``: pitch over at ``pitch_rate_dps`` to ``pitch_deg`` from vertical (either sign;
-  negative is uprange) and hold that direction fixed in inertial space, u = R3(omega t) (cos p U0 + sin p H0), with
-  H0 = cos(Az) N0 + sin(Az) E0 the launch direction at the site.
+  negative is uprange) and hold that direction fixed in inertial space,
+  u = R3(omega t) (cos p U0 + sin p H0), with H0 = cos(Az) N0 + sin(Az) E0 the launch
+  direction at the site.
 * ``pitch-schedule``: p(t) from a piecewise-linear table (``schedule_t_s``,
   ``schedule_pitch_deg``; t since launch, held constant outside), same inertial direction.
 
