@@ -26,27 +26,34 @@ Prints a table of steps/s and ratios and the peak resident memory (``resource.ru
 after each N. ``--quick`` (N in {1, 100, 1000}, T = 100, short peer runs) finishes within a
 minute.
 
-Measured 2026-11-25 (full run, 2 shared cores with a load average of 2-3, so +-30%):
-filter-steps/s and ratios at N = 1000 (N = 10000 in brackets); peak RSS 618 MiB at
-N = 10000, T = 1000 including both 240 MB measurement arrays.
+Measured 2026-11-25 17:00-17:12 UTC (full run, 2 cores shared with other jobs, load 2-3, so
++-30%; filterpy's KF ran at 1.1e4 steps/s here vs ~5e4 on an idle machine): filter-steps/s and
+ratios at N = 1000 [N = 10000]; peak RSS 874 MiB at N = 10000, T = 1000 (three 240 MB
+measurement arrays held at once).
 
-    W1   trackers 3.4e5 (3.3e5)  19x filterpy (target 30x)   348x Stone Soup (target 500x)
-    W2   trackers 1.2e5 (1.3e5)  90x filterpy                229x Stone Soup
-    W3   trackers 4.1e4 (4.6e4)  122x filterpy UKF (target 100x)  91x Stone Soup
-    W4   trackers 4.0e4 (5.7e4)  33x filterpy IMMEstimator on W4cv (target 100x)
-    W4cv trackers 5.4e4 (8.7e4)  45x filterpy IMMEstimator
-    N = 1: W1 0.2x filterpy (target >= 0.5x), W2 0.7x, W3 2.8x, W4cv 0.7x
+    W1   trackers 2.1e6 [7.0e6]   188x filterpy (target 30x)  2822x Stone Soup (target 500x)
+    W1m  trackers 4.8e5 [6.3e5]    44x filterpy                653x Stone Soup
+    W2   trackers 1.9e5 [1.9e5]   134x filterpy                352x Stone Soup
+    W3   trackers 1.1e5 [9.8e4]   440x filterpy UKF (target 100x)  323x Stone Soup
+    W4   trackers 6.3e4 [6.0e4]    67x filterpy IMMEstimator on W4cv (target 100x: missed)
+    W4cv trackers 1.2e5 [1.1e5]   129x filterpy IMMEstimator
+    N = 1 (ours / filterpy): W1 0.23 (target >= 0.5: missed), W1m 0.20, W2 0.64, W3 4.8,
+    W4cv 0.66
 
-Profile notes (cProfile, N = 1000):
+Profile notes (cProfile, N = 1000, on the filter code of 16:45-17:05 UTC):
 - W1/W4cv: ``gaussian.kalman_update`` (Joseph form, four (N,6,6) products) dominates; at N = 1
   the per-call overhead of rebuilding F and Q every step (``linear._kron_i3``/``_block``/
   ``_check_dt``), ``np.any``/``np.all`` checks and ``broadcast_to`` is ~1/3 of the step.
   Caching F, Q per dt and the P - K S K' form for the KF would close most of the N = 1 gap.
-- W3: ``np.einsum`` in ``sigma_points.sigma_points`` / ``transform_moments`` is ~40% of the
-  UKF step; ``xi @ L'`` and ``swapaxes(wdY) @ dY`` are 1.7-5x faster for these shapes.
+- W3 (before the filters' later changes): ``np.einsum`` in ``sigma_points`` /
+  ``transform_moments`` was ~40% of the UKF step; ``xi @ L'`` and ``swapaxes(wdY) @ dY`` are
+  1.7-5x faster for these shapes.
 - W2/W4: the model (RK4 with variational equations, 4 stages) is ~55% of an EKF step after
   fusing J2 + gradient (``trackers.models.forces``; ``earth.gravity.j2_gradient`` alone was
-  1 ms per 1000 states); the IMM's mixing is ~15% of W4.
+  1 ms per 1000 states): per RK4 step at N = 1000 ~1.5 ms in the four A(x) evaluations and
+  ~2 ms in the variational products/sums; the IMM's mixing is ~15% of W4. W4 is 3 ballistic
+  EKFs (each ~1/2 of a W2 step is the model) against filterpy's 3 linear KFs, hence below
+  target; W4cv (same workload as filterpy) meets it.
 """
 
 from __future__ import annotations
