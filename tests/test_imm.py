@@ -352,3 +352,23 @@ def test_per_run_dt_and_sojourn_matrix_batched():
             np.testing.assert_allclose(a.mean[i], c.mean, rtol=1e-13)
             np.testing.assert_allclose(a.cov[i], c.cov, rtol=1e-12)
     assert not np.allclose(pb.probs[0], pb.probs[1])
+
+
+def test_runner_with_missed_detections():
+    """NaN rows (misses) in some runs: finite estimates, NIS NaN exactly at the misses."""
+    rng = np.random.default_rng(16)
+    zs = np.stack([_cv_data(rng)[1][:40] for _ in range(4)])
+    miss = rng.random(zs.shape[:-1]) < 0.2
+    zs[miss] = np.nan
+    imm = IMM([Mode(KF(), CV(q=0.1)), Mode(KF(), CV(q=20.0))], [[0.95, 0.05], [0.05, 0.95]])
+    x0 = np.broadcast_to(np.r_[0.0, 0, 0, 100, 50, 0], (4, 6))
+    prior = imm.initial_belief(Gaussian(x0, np.broadcast_to(np.eye(6) * 400.0, (4, 6, 6))))
+    track = run(
+        imm,
+        prior,
+        MeasurementStream(np.arange(1.0, 41.0), np.zeros(40, int), zs),
+        [LinearPosition(sigma=20.0)],
+    )
+    assert np.all(np.isfinite(track.mean)) and np.all(np.isfinite(track.cov))
+    np.testing.assert_array_equal(np.isnan(track.nis), miss)
+    np.testing.assert_array_equal(track.loglik[miss], 0.0)
