@@ -269,3 +269,27 @@ def test_rv_object_has_the_stack_rcs_until_its_last_separation():
     t = np.array([50.0, 99.9, 100.0, 150.0])
     assert rcs_of(rv, t, table, 100.0).tolist() == [10.0, 10.0, 0.0, 0.0]
     assert rcs_of(rv, t, table).tolist() == [0.0] * 4
+
+
+def test_run_blocks_computed_apart_concatenate_to_the_whole_study():
+    """concatenate() of first_run blocks (any order) equals one call: rows, order and runs.
+
+    It used to keep parts[0].runs (8 here, so run 10 was 'outside [0, 8)') and accepted
+    tables with other code tables, whose sensor/origin indices it then misread.
+    """
+    from trackers.sensors import load_radars
+    from trackers.sensors.detections import concatenate
+
+    fl = kepler_flight(separations=(60.0,), duration_s=300.0)
+    rads = load_radars(["greenpine-north", "tpy2-shariki"])
+    whole = observe(fl, rads, "linked-via-hub", 11, runs=12, chunk_runs=4)
+    a = observe(fl, rads, "linked-via-hub", 11, runs=8, chunk_runs=4)
+    b = observe(fl, rads, "linked-via-hub", 11, runs=4, chunk_runs=4, first_run=8)
+    for parts in ([a, b], [b, a]):
+        cat = concatenate(parts)
+        assert cat.runs == 12 and cat.meta["first_run"] == 0 and len(cat.for_run(10)) > 0
+        for f in ("run", "sensor_index", "t_meas", "t_arrival", "z", "origin_index"):
+            np.testing.assert_array_equal(getattr(cat, f), getattr(whole, f))
+    other = observe(fl, rads[::-1], "linked-via-hub", 11, runs=4, chunk_runs=4, first_run=8)
+    with pytest.raises(ValueError, match="sensors"):
+        concatenate([a, other])

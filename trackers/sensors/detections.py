@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,8 @@ CSV_COLUMNS = ("run", "sensor", "t_meas_s", "t_arrival_s", "range_m", "az_rad", 
                "range_rate_mps", "origin")  # fmt: skip
 #: Extra columns written after the required ones so the noise covariance round-trips.
 CSV_SIGMA_COLUMNS = ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "sigma_range_rate_mps")
+#: Per-row column arrays of :class:`Detections` (the rest are per-table code tables).
+ROW_COLUMNS = ("run", "sensor_index", "t_meas", "t_arrival", "z", "origin_index")
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,20 +128,7 @@ class Detections:
     # ------------------------------------------------------------------ selections
     def select(self, mask: NDArray) -> Detections:
         """Rows where ``mask`` (bool ``(n,)`` or integer indices) holds, same code tables."""
-        return Detections(
-            run=self.run[mask],
-            sensor_index=self.sensor_index[mask],
-            t_meas=self.t_meas[mask],
-            t_arrival=self.t_arrival[mask],
-            z=self.z[mask],
-            origin_index=self.origin_index[mask],
-            sensors=self.sensors,
-            sensor_sigmas=self.sensor_sigmas,
-            origins=self.origins,
-            runs=self.runs,
-            consumer=self.consumer,
-            meta=self.meta,
-        )
+        return replace(self, **{c: getattr(self, c)[mask] for c in ROW_COLUMNS})
 
     def for_run(self, run: int) -> Detections:
         """Rows of one Monte Carlo draw (rows are sorted by run, so this is a slice)."""
@@ -234,21 +223,29 @@ class Detections:
 
 
 def concatenate(parts: list[Detections]) -> Detections:
-    """Stack tables that share code tables (as produced by one observe call), keeping order."""
+    """Stack tables of one study (same sensors, sigmas, origin codes and consumer), e.g. the
+    run blocks of ``observe(..., first_run=...)`` computed apart.
+
+    Rows are re-sorted by ``(run, t_arrival)`` (stable) and ``runs`` is the largest of the
+    parts' (a block ``first_run = a`` covers runs ``[a, a + n)`` and has ``runs = a + n``).
+    Raises ``ValueError`` if the code tables differ (their indices would be misread).
+    """
     if not parts:
         raise ValueError("concatenate needs at least one Detections")
     p0 = parts[0]
-    return Detections(
-        run=np.concatenate([p.run for p in parts]),
-        sensor_index=np.concatenate([p.sensor_index for p in parts]),
-        t_meas=np.concatenate([p.t_meas for p in parts]),
-        t_arrival=np.concatenate([p.t_arrival for p in parts]),
-        z=np.concatenate([p.z for p in parts]),
-        origin_index=np.concatenate([p.origin_index for p in parts]),
-        sensors=p0.sensors,
-        sensor_sigmas=p0.sensor_sigmas,
-        origins=p0.origins,
-        runs=p0.runs,
-        consumer=p0.consumer,
-        meta=p0.meta,
-    )
+    for i, p in enumerate(parts[1:], start=1):
+        for name in ("sensors", "origins", "consumer"):
+            if getattr(p, name) != getattr(p0, name):
+                raise ValueError(
+                    f"concatenate: parts[{i}].{name} = {getattr(p, name)!r} differs from "
+                    f"parts[0].{name} = {getattr(p0, name)!r}"
+                )
+        if not np.array_equal(p.sensor_sigmas, p0.sensor_sigmas, equal_nan=True):
+            raise ValueError(f"concatenate: parts[{i}].sensor_sigmas differ from parts[0]'s")
+    cols = {c: np.concatenate([getattr(p, c) for p in parts]) for c in ROW_COLUMNS}
+    order = np.lexsort((cols["t_arrival"], cols["run"]))
+    meta = dict(p0.meta)
+    if "first_run" in meta:
+        meta["first_run"] = min(p.meta.get("first_run", 0) for p in parts)
+    rows = {c: a[order] for c, a in cols.items()}
+    return replace(p0, **rows, runs=max(p.runs for p in parts), meta=meta)
