@@ -166,6 +166,14 @@ def test_unequal_dimensions_mixed_fill_is_unbiased_zero_fill_is_not():
     assert results["mixed"].cov[6, 6] == pytest.approx(var_lb, rel=1e-12)
     assert results["zero"].mean[6] == pytest.approx(w * lb, rel=1e-14)
     assert results["zero"].cov[6, 6] == pytest.approx(w * var_lb + w * (1 - w) * lb**2, rel=1e-12)
+    # explicit maps: project(embed(.)) is the identity on each mode's own components
+    imm = IMM([Mode(KF(), cv), Mode(EKF(), bal)], trans)
+    emb = imm.embed(belief)
+    for j in range(2):
+        back = imm.project(j, emb[j])
+        np.testing.assert_array_equal(back.mean, belief.modes[j].mean)
+        np.testing.assert_array_equal(back.cov, belief.modes[j].cov)
+    assert emb[0].mean[6] == pytest.approx(lb) and emb[0].cov[6, :6].tolist() == [0.0] * 6
     # combined output: the CV mode contributes log_beta from the ballistic mode
     imm = IMM([Mode(KF(), cv), Mode(EKF(), bal)], trans)
     g = imm.gaussian(belief)

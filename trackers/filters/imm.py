@@ -312,6 +312,17 @@ class IMM:
         i = self._idx[j]
         return Gaussian(g.mean[..., i], g.cov[..., i[:, None], i])
 
+    def embed(self, belief: IMMBelief, weights: NDArray | None = None) -> tuple[Gaussian, ...]:
+        """Every mode's Gaussian in the common space, ``(..., N)`` each (module docstring).
+
+        Missing components are filled per ``fill`` / ``implied`` with the mixture weights
+        ``weights`` ``(..., M)`` (default: the belief's mode probabilities).
+        ``project(j, embed(b)[j])`` returns mode j's belief unchanged.
+        """
+        w = belief.probs if weights is None else np.asarray(weights, float)
+        xs, ps = self._embedded(belief.modes, w)
+        return tuple(Gaussian(xs[..., j, :], ps[..., j, :, :]) for j in range(self.nmodes))
+
     def initial_belief(
         self, prior: Gaussian | Sequence[Gaussian], probs: ArrayLike | None = None
     ) -> IMMBelief:
