@@ -112,3 +112,55 @@ def test_mismatched_models_are_flagged(data):
 def test_ukf_ballistic_is_consistent(data):
     f_nees, f_nis, _ = _stats(Filter(UKF(), Ballistic(q=Q_PSD)), data)
     assert f_nees >= 0.90 and f_nis >= 0.90
+
+
+def _reentry(seed=1, n=100, t=40):
+    """Reentry arc with drag: 90 km -> ~7 km, 6 km/s at -25 deg, beta ~ 3000 kg/m^2 (log-normal).
+
+    Truth by solve_ivp (DOP853, rtol 1e-10) of the 7-state model's own continuous dynamics
+    (US76 density, J2, rotation) plus discrete process noise; radar ~200 km -> ~50 km away.
+    """
+    rng = np.random.default_rng(seed)
+    radar = Radar.from_degrees(
+        40.0, 139.0, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
+    )
+    lat, lon = np.radians(40.5), np.radians(137.0)
+    gamma = np.radians(25.0)
+    v = enu_rotation(lat, lon).T @ (6000.0 * np.array([np.cos(gamma), 0.0, -np.sin(gamma)]))
+    xbar = np.r_[geodetic_to_ecef(lat, lon, 90e3), v, np.log(3000.0)]
+    p0 = np.diag([200.0**2] * 3 + [10.0**2] * 3 + [0.3**2])
+    model = Ballistic(drag_state=True, q=0.5, q_log_beta=1e-6)
+    lq = np.linalg.cholesky(model.process_noise(xbar, DT))
+    x = xbar + rng.multivariate_normal(np.zeros(7), p0, size=n)
+
+    def f(_t, y):
+        return model.derivative(y.reshape(n, 7)).ravel()
+
+    truth = np.empty((n, t, 7))
+    for k in range(t):
+        sol = solve_ivp(
+            f, (k * DT, (k + 1) * DT), x.ravel(), method="DOP853", rtol=1e-10, atol=1e-6
+        )
+        x = sol.y[:, -1].reshape(n, 7) + rng.normal(size=(n, 7)) @ lq.T
+        truth[:, k] = x
+    z = radar.measure(truth) + rng.normal(size=(n, t, 3)) * np.sqrt(np.diag(radar.noise_cov()))
+    prior = Gaussian(np.broadcast_to(xbar, (n, 7)), np.broadcast_to(p0, (n, 7, 7)))
+    stream = MeasurementStream(DT * np.arange(1, t + 1), np.zeros(t, int), z)
+    return model, radar, prior, stream, truth
+
+
+def test_reentry_log_beta_ekf_is_consistent():
+    """Drag regime: the 7-state EKF (log_beta estimated) is consistent; a wrong fixed beta
+    (6-state, beta = 800 instead of ~3000 kg/m^2) is flagged.
+
+    Measured (seed 1): EKF NEES(7) in band 100% (mean 7.17), NIS 92.5%; UKF 100% / 92.5%.
+    """
+    model, radar, prior, stream, truth = _reentry()
+    s = run(Filter(EKF(), model), prior, stream, [radar], keep="final", truth=truth).stats
+    assert fraction_in_band(s.epoch_nees["state"], 7, N_RUNS) >= 0.9
+    assert fraction_in_band(s.epoch_nis, 3, s.epoch_nis_count) >= 0.9
+    wrong = Ballistic(beta=800.0, q=0.5)
+    p6 = Gaussian(prior.mean[:, :6], prior.cov[:, :6, :6])
+    s = run(Filter(EKF(), wrong), p6, stream, [radar], keep="final", truth=truth[..., :6]).stats
+    assert fraction_in_band(s.epoch_nees["state"], 6, N_RUNS) < 0.5
+    assert np.mean(s.epoch_nees["state"]) > chi2_band(6, N_RUNS)[1]
