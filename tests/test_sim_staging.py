@@ -123,3 +123,14 @@ def test_inertial_pitch_over_ramps_for_either_sign(pitch: float) -> None:
         got = math.degrees(math.atan2(d @ frame.downrange, d @ frame.up))
         assert got == pytest.approx(math.copysign(expect, pitch), abs=1e-9), t
     assert g.breakpoints() == [5.0, 10.0]
+
+
+def test_pitch_schedule_accepts_the_inertial_pitch_range() -> None:
+    """Schedule pitches share pitch_deg's range [-90, 120] (they were limited to [0, 120],
+    so an uprange schedule entry could not be written although pitch_deg = -5 could)."""
+    from trackers.sim import Guidance
+
+    g = Guidance(program="pitch-schedule", schedule_t_s=(10.0, 60.0), schedule_pitch_deg=(0, -5))
+    assert g.schedule_pitch_deg[1] == -5
+    with pytest.raises(ValueError, match=r"schedule_pitch_deg\[1\].*\[-90.0, 120.0\]"):
+        Guidance(program="pitch-schedule", schedule_t_s=(10.0, 60.0), schedule_pitch_deg=(0, -95))

@@ -56,7 +56,8 @@ class Guidance:
         Inertial program: held pitch from the launch vertical towards downrange [deg], in
         [-90, 120] (negative tilts the thrust back uprange: a strongly lofted upper stage).
     schedule_t_s, schedule_pitch_deg : tuple of float
-        Pitch-schedule table: times since launch [s] (increasing) and pitch from vertical [deg].
+        Pitch-schedule table: times since launch [s] (increasing) and pitch from vertical
+        [deg] in [-90, 120], the range of ``pitch_deg`` (negative tilts uprange).
     stage_programs : tuple of str
         Optional per-stage program (one entry per stage); empty = ``program`` for all.
     stage_pitch_deg : tuple of float
@@ -96,7 +97,7 @@ class Guidance:
             raise ValueError("schedule_t_s must have >= 1 entry for the pitch-schedule program")
         for i, (t, p) in enumerate(zip(self.schedule_t_s, self.schedule_pitch_deg, strict=True)):
             check_range(f"schedule_t_s[{i}]", t, 0.0, 1e4)
-            check_range(f"schedule_pitch_deg[{i}]", p, 0.0, 120.0)
+            check_range(f"schedule_pitch_deg[{i}]", p, -90.0, 120.0)
             if i and t <= self.schedule_t_s[i - 1]:
                 raise ValueError(f"schedule_t_s must be strictly increasing at entry {i}")
 
