@@ -73,3 +73,10 @@ def test_scenarios_lists_the_catalog(capsys):
     for sid in ("hokkaido-2023", "hwasong18-2023-07", "hwasong15-2017", "hwasong17-2022-11",
                 "irbm-2022-10", "srbm-depressed"):  # fmt: skip
         assert sid in text
+
+
+def test_scenarios_check_compares_with_published_values(capsys):
+    assert main(["scenarios", "--check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("hokkaido-2023 "))
+    assert row.rstrip().endswith("ok") and "2850" in row and "1000/1000" in row

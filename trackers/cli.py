@@ -48,11 +48,35 @@ def print_flight_summary(summary: dict, out=sys.stdout) -> None:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from trackers.sim import list_scenarios
+    from trackers.sim import list_scenarios, load_scenario
 
-    for sid, desc in list_scenarios():
-        print(f"{sid:<24} {desc}")
-    return 0
+    if not args.check:
+        for sid, desc in sorted(list_scenarios()):
+            print(f"{sid:<24} {desc}")
+        return 0
+    from trackers.sim.solve import flight_outcomes
+
+    print(
+        "reentry vehicle, simulated vs published (relative error); tolerance per scenario file\n"
+        f"{'scenario':<24}{'apogee km':>20}{'range km':>20}{'flight time s':>20}  status"
+    )
+    failures = 0
+    for sid, _ in sorted(list_scenarios()):
+        sc = load_scenario(sid)
+        rv = flight_outcomes(sc, spent=False)["rv"]
+        cal = sc.calibration
+        cells, ok = [], True
+        for key, scale in (("apogee_m", 1e3), ("range_m", 1e3), ("flight_time_s", 1.0)):
+            target = getattr(cal, key, None) if cal is not None else None
+            if target is None:
+                cells.append(f"{rv[key] / scale:10.0f} (n/a)".rjust(20))
+                continue
+            err = rv[key] / target - 1.0
+            ok &= abs(err) <= cal.tolerance
+            cells.append(f"{rv[key] / scale:8.0f}/{target / scale:<6.0f}{err:+5.1%}".rjust(20))
+        failures += not ok
+        print(f"{sid:<24}{''.join(cells)}  {'ok' if ok else 'OUTSIDE TOLERANCE'}")
+    return 1 if failures else 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -137,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="simulate each scenario and compare with its published apogee, range, flight time",
+    )
     s.set_defaults(func=cmd_scenarios)
 
     s = sub.add_parser(
