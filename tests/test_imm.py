@@ -223,6 +223,12 @@ def test_transition_validation_and_sojourn():
     assert p[1, 0, 0] == pytest.approx(np.exp(-0.5))
     assert p[0, 0, 1] == pytest.approx((1 - np.exp(-0.1)) * 0.7)
     np.testing.assert_array_equal(p[:, 2], [[0, 0, 1], [0, 0, 1]])
+    # a single mode (or an all-zero switching row) is absorbing: p_ii = 1 for any sojourn time
+    np.testing.assert_array_equal(SojournTransition(np.array([5.0])).matrix(2.0), [[1.0]])
+    p2 = SojournTransition(np.array([5.0, 7.0]), np.array([[0, 1.0], [0, 0]])).matrix(1.0)
+    np.testing.assert_allclose(p2, [[np.exp(-0.2), 1 - np.exp(-0.2)], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="switching rows"):
+        SojournTransition(np.array([5.0, 7.0]), np.array([[0, 0.5], [1.0, 0]]))
 
 
 def _boost_truth(t_end=80.0, t_burnout=40.0):

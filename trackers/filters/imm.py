@@ -159,7 +159,8 @@ class SojournTransition:
         Mean time spent in each mode [s] (> 0; ``inf`` for an absorbing mode).
     switching : (M, M) array or None
         Where a mode goes when it leaves: zero diagonal, rows summing to 1. Default: uniform
-        over the other modes. A row of an absorbing mode may be all zero.
+        over the other modes. An all-zero row makes that mode absorbing (p_ii = 1, whatever
+        its sojourn time); with M = 1 the single mode is absorbing.
     """
 
     sojourn: NDArray = field(metadata={"units": "s"})
@@ -179,9 +180,10 @@ class SojournTransition:
                 f"SojournTransition.switching must be ({m}, {m}), >= 0, zero diagonal; got {s}"
             )
         rows = s.sum(axis=-1)
-        ok = (np.abs(rows - 1.0) <= 1e-9) | ((rows == 0) & np.isinf(tau))
-        if m > 1 and not np.all(ok):
-            raise ValueError(f"SojournTransition.switching rows must sum to 1, got {rows}")
+        if not np.all((np.abs(rows - 1.0) <= 1e-9) | (rows == 0)):
+            raise ValueError(
+                f"SojournTransition.switching rows must sum to 1 (or 0: absorbing), got {rows}"
+            )
         object.__setattr__(self, "sojourn", tau)
         object.__setattr__(self, "switching", s)
 
@@ -189,9 +191,11 @@ class SojournTransition:
         """P(dt) ``(..., M, M)`` (``dt`` [s] float or array of the batch shape)."""
         dt = np.abs(np.asarray(dt, float))
         stay = np.exp(-dt[..., None] / self.sojourn)  # (..., M)
-        m = self.sojourn.size
-        p = (1.0 - stay)[..., :, None] * self.switching + stay[..., :, None] * np.eye(m)
-        return p
+        # leaving mass (1 - p_ii) only for modes that can leave (switching row sums to 1)
+        leave = (1.0 - stay) * self.switching.sum(axis=-1)
+        return leave[..., :, None] * self.switching + (1.0 - leave)[..., :, None] * np.eye(
+            self.sojourn.size
+        )
 
 
 def _sensor_for(sensor: MeasurementModel, n: int) -> MeasurementModel:
