@@ -96,6 +96,8 @@ def test_load_by_path_and_unknown_id(tmp_path) -> None:
         (_edit(BASE, "[guidance]", "program", '"zigzag"'), ValueError, r"guidance\.program"),
         (_edit(BASE, "[earth]", "atmosphere", '"thick"'), ValueError, r"earth\.atmosphere"),
         (_edit(BASE, "[scenario]", "seed", "1.5"), TypeError, r"scenario\.seed must be an int"),
+        (_edit(BASE, "[vehicle]", "keep_last_stage", "1"), TypeError,
+         r"vehicle\.keep_last_stage must be a bool, got int 1"),
         (BASE + "\n[sensors]\nradars = [1, 2]\n", TypeError, r"sensors\.radars\[0\] must be a str"),
         (BASE + "\n[weather]\nwind = 1\n", ValueError, r"weather: unknown table"),
         ("[scenario\n", ValueError, r"not valid TOML"),

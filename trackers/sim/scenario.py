@@ -204,7 +204,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             raise TypeError(f"{path} must be an integer, got {type(value).__name__} {value!r}")
         return value
     if tp in (str, bool):
-        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        if not isinstance(value, tp):
             raise TypeError(f"{path} must be a {tp.__name__}, got {type(value).__name__} {value!r}")
         return value
     raise TypeError(f"{path}: unsupported type {_type_name(tp)}")  # pragma: no cover
