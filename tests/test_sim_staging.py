@@ -103,6 +103,14 @@ def test_meta_is_json_and_records_parameters(hokkaido) -> None:
     assert meta["calibration"]["tuned_values"] == list(sc.calibration.tuned_values)
     assert [b["stage"] for b in meta["burnout"]] == [1, 2, 3]
     assert meta["earth"]["atmosphere"] == "us76"
+    # the vehicle actually flown, stage by stage (not only payload and beta)
+    for k, st in enumerate(sc.vehicle.stages):
+        rec = meta["vehicle"]["stages"][k]
+        assert rec["isp_vac_s"] == st.isp_vac_s and rec["burn_time_s"] == st.burn_time_s
+        assert rec["tumble_area_m2"] == st.tumble_area_m2
+    assert meta["vehicle"]["separation_speed_mps"] == sc.vehicle.separation_speed_mps
+    assert meta["vehicle"]["payload_mass_kg"] == sc.vehicle.payload_mass_kg
+    assert meta["debris"] is None
 
 
 @pytest.mark.parametrize("pitch", [10.0, -10.0])

@@ -361,13 +361,12 @@ def simulate(scenario: Scenario, rate_hz: float = 10.0) -> Flight:
         "launch": asdict(scenario.launch),
         "guidance": asdict(scenario.guidance),
         "vehicle": {
+            **asdict(scenario.vehicle),  # every stage's masses, Isp, burn time, areas, Cd
             "liftoff_mass_kg": scenario.vehicle.liftoff_mass_kg,
-            "payload_mass_kg": scenario.vehicle.payload_mass_kg,
-            "rv_beta_kgpm2": scenario.vehicle.rv_beta_kgpm2,
             "n_stages": len(scenario.vehicle.stages),
         },
+        "debris": None if scenario.debris is None else asdict(scenario.debris),
         "burnout": sim.meta_stages,
         "calibration": asdict(scenario.calibration),
     }
     return Flight(scenario.id, scenario.launch.epoch_utc, objects, tuple(events), meta)
-
