@@ -206,3 +206,30 @@ def test_objective_parsing() -> None:
     for bad in ("rv.apogee = 3", "rv.range_m: 5", "rv.range_m = -5"):
         with pytest.raises(ValueError, match="objective"):
             parse_objective(bad)
+
+
+#: Published RV targets from SCENARIOS.md (midpoints of ranges), pinned here independently of
+#: the scenario files: (apogee [m], ground range [m], flight time [s]).
+PUBLISHED = {
+    "hokkaido-2023": (2850e3, 1000e3, 39 * 60.0),  # 2700-3000 km, 950-1050 km, 37-41 min
+    "hwasong18-2023-07": (6648e3, 1001e3, 4491.0),
+    "hwasong15-2017": (4475e3, 950e3, 53 * 60.0),
+    "hwasong17-2022-11": (6041e3, 999e3, 4135.0),
+    "irbm-2022-10": (985e3, 4550e3, 22 * 60.0),  # 970-1000 km, 4500-4600 km
+    "srbm-depressed": (55e3, 560e3, 6 * 60.0),  # 50-60 km, 430-690 km, 5-7 min
+}
+
+
+@pytest.mark.parametrize("sid", sorted(PUBLISHED))
+def test_published_targets_met_within_5_percent(flights: dict, sid: str) -> None:
+    """Against SCENARIOS.md, not the file's own record: editing a file's targets or its
+    tolerance cannot make this pass."""
+    sc, _, sm = flights[sid]
+    rv = _obj(sm, "rv")
+    got = (rv["apogee_m"], rv["range_m"], rv["flight_time_s"])
+    for name, target, value in zip(("apogee", "range", "flight time"), PUBLISHED[sid], got,
+                                   strict=True):  # fmt: skip
+        assert abs(value / target - 1.0) <= 0.05, (sid, name, target, value)
+    cal = sc.calibration  # and the file records the published numbers
+    assert (cal.apogee_m, cal.range_m, cal.flight_time_s) == PUBLISHED[sid]
+    assert cal.tolerance <= 0.05
