@@ -64,7 +64,7 @@ def test_round_trip(sid: str) -> None:
 
 def test_load_by_path_and_unknown_id(tmp_path) -> None:
     p = tmp_path / "mine.toml"
-    p.write_text(BASE)
+    p.write_text(load_scenario("hokkaido-2023").to_toml())
     assert load_scenario(p) == load_scenario("hokkaido-2023")
     assert load_scenario(str(p)).id == "hokkaido-2023"
     with pytest.raises(ValueError, match="neither a built-in id"):
