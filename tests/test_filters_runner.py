@@ -125,7 +125,7 @@ def test_bad_model_noise_is_caught_at_the_boundary():
     @dataclass(frozen=True)
     class BrokenCV(CV):
         def noise_matrix(self, dt):
-            Q = super().noise_matrix(dt)
+            Q = super().noise_matrix(dt).copy()  # the cached matrix is read-only
             Q[0, 0] = np.nan
             return Q
 
@@ -163,7 +163,7 @@ def test_non_finite_transition_jacobian_is_caught_at_the_boundary():
     @dataclass(frozen=True)
     class BrokenF(CV):
         def transition_matrix(self, dt):
-            F = super().transition_matrix(dt)
+            F = super().transition_matrix(dt).copy()  # the cached matrix is read-only
             F[0, 3] = np.inf
             return F
 

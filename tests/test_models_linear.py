@@ -119,3 +119,40 @@ def test_bad_parameters_raise():
         LinearPosition(0.0)
     with pytest.raises(ValueError, match="ndim_state"):
         LinearPosition(1.0, ndim_state=2)
+
+
+@pytest.mark.parametrize("model", [CV(q=2.0), CA(q=0.5), Singer(tau=3.0, sigma=2.0)])
+def test_scalar_dt_matrices_are_cached_read_only_and_equal_fresh_ones(model):
+    F, Q = model.transition_matrix(0.7), model.noise_matrix(0.7)
+    assert model.transition_matrix(0.7) is F and model.noise_matrix(np.float64(0.7)) is Q
+    assert not F.flags.writeable and not Q.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        F[0, 0] = 2.0
+    # the cached matrices are those of the uncached (array dt) path, and F != Q keys apart
+    np.testing.assert_array_equal(F, model.transition_matrix(np.array([0.7]))[0])
+    np.testing.assert_array_equal(Q, model.noise_matrix(np.array([0.7]))[0])
+    assert not np.array_equal(F, Q)
+    # more distinct dts than the cache holds: every answer is still that of its own dt
+    dts = np.linspace(0.1, 3.0, 150)
+    for dt in dts:
+        model.noise_matrix(float(dt))
+    np.testing.assert_array_equal(
+        np.stack([model.noise_matrix(float(dt)) for dt in dts]), model.noise_matrix(dts)
+    )
+    assert model.transition_matrix(0.7) is not model.transition_matrix(0.8)
+    with pytest.raises(ValueError, match="dt must be finite"):
+        model.noise_matrix(float("inf"))
+    # caching does not enter equality or hashing of the frozen dataclass
+    assert model == type(model)(
+        **{
+            k: getattr(model, k)
+            for k in model.__dataclass_fields__
+            if model.__dataclass_fields__[k].init
+        }
+    )
+
+
+def test_linear_position_matrices_are_read_only():
+    p = LinearPosition(2.0)
+    assert p.matrix() is p.matrix() and not p.noise_cov().flags.writeable
+    np.testing.assert_array_equal(p.noise_cov(), 4.0 * np.eye(3))

@@ -101,16 +101,52 @@ def _apply(F: NDArray, x: NDArray) -> NDArray:
     return (F @ x[..., None])[..., 0]
 
 
+_CACHE_SIZE = 64
+
+
 class _LinearMotion:
-    """Shared methods of the linear models (F and Q independent of the state)."""
+    """Shared methods of the linear models (F and Q independent of the state).
+
+    Subclasses define ``_transition(T)`` and ``_noise(T)`` for a float array ``T`` of step
+    lengths [s]. ``transition_matrix`` / ``noise_matrix`` cache the (n, n) matrices of scalar
+    dt per model instance (a small dict keyed by float dt, cleared when it holds
+    ``_CACHE_SIZE`` entries), so a filter stepping on a regular time grid builds F and Q once;
+    the cached arrays are returned read-only (copy before modifying). Array dt is not cached.
+    """
 
     ndim: int
 
-    def transition_matrix(self, dt: float | ArrayLike) -> NDArray:  # pragma: no cover
+    def _transition(self, T: NDArray) -> NDArray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def noise_matrix(self, dt: float | ArrayLike) -> NDArray:  # pragma: no cover
+    def _noise(self, T: NDArray) -> NDArray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _cached(self, kind: str, dt: float | ArrayLike) -> NDArray:
+        build = self._transition if kind == "F" else self._noise
+        if not isinstance(dt, int | float) or isinstance(dt, bool):
+            return build(_check_dt(dt))
+        cache = self.__dict__.get("_matrix_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_matrix_cache", cache)
+        key = (kind, float(dt))
+        M = cache.get(key)
+        if M is None:
+            M = build(_check_dt(dt))
+            M.setflags(write=False)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = M
+        return M
+
+    def transition_matrix(self, dt: float | ArrayLike) -> NDArray:
+        """F(dt): ``(n, n)`` (read-only, cached) for scalar dt, ``(..., n, n)`` for array dt."""
+        return self._cached("F", dt)
+
+    def noise_matrix(self, dt: float | ArrayLike) -> NDArray:
+        """Q(dt): ``(n, n)`` (read-only, cached) for scalar dt, ``(..., n, n)`` for array dt."""
+        return self._cached("Q", dt)
 
     def propagate(self, x: NDArray, dt: float | ArrayLike, t: float = 0.0) -> NDArray:
         """x_{k+1} = F(dt) x_k, ``(..., n) -> (..., n)``."""
@@ -153,14 +189,12 @@ class ConstantVelocity(_LinearMotion):
     def __post_init__(self) -> None:
         _check_nonneg("q", self.q, "m^2/s^3")
 
-    def transition_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _transition(self, T: NDArray) -> NDArray:
         """F = [[1, T], [0, 1]] ⊗ I3."""
-        T = _check_dt(dt)
         return _kron_i3(_block([[1.0, T], [0.0, 1.0]], T))
 
-    def noise_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _noise(self, T: NDArray) -> NDArray:
         """Q = q [[T^3/3, T^2/2], [T^2/2, T]] ⊗ I3."""
-        T = _check_dt(dt)
         q = self.q
         return _kron_i3(_block([[q * T**3 / 3, q * T**2 / 2], [q * T**2 / 2, q * T]], T))
 
@@ -184,14 +218,12 @@ class ConstantAcceleration(_LinearMotion):
     def __post_init__(self) -> None:
         _check_nonneg("q", self.q, "m^2/s^5")
 
-    def transition_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _transition(self, T: NDArray) -> NDArray:
         """F = [[1, T, T^2/2], [0, 1, T], [0, 0, 1]] ⊗ I3."""
-        T = _check_dt(dt)
         return _kron_i3(_block([[1.0, T, T * T / 2], [0.0, 1.0, T], [0.0, 0.0, 1.0]], T))
 
-    def noise_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _noise(self, T: NDArray) -> NDArray:
         """Q = q [[T^5/20, T^4/8, T^3/6], [T^4/8, T^3/3, T^2/2], [T^3/6, T^2/2, T]] ⊗ I3."""
-        T = _check_dt(dt)
         q = self.q
         q11, q12, q13 = q * T**5 / 20, q * T**4 / 8, q * T**3 / 6
         q22, q23, q33 = q * T**3 / 3, q * T**2 / 2, q * T
@@ -264,17 +296,15 @@ class Singer(_LinearMotion):
             raise ValueError(f"tau must be a finite number > 0 [s], got {self.tau!r}")
         _check_nonneg("sigma", self.sigma, "m/s^2")
 
-    def transition_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _transition(self, T: NDArray) -> NDArray:
         """F1 = [[1, T, (x-1+e^-x)/alpha^2], [0, 1, (1-e^-x)/alpha], [0, 0, e^-x]], x = T/tau."""
-        T = _check_dt(dt)
         x = T / self.tau
         f13 = T * T * _singer_ratio("f13", x)
         f23 = -self.tau * np.expm1(-x)
         return _kron_i3(_block([[1.0, T, f13], [0.0, 1.0, f23], [0.0, 0.0, np.exp(-x)]], T))
 
-    def noise_matrix(self, dt: float | ArrayLike) -> NDArray:
+    def _noise(self, T: NDArray) -> NDArray:
         """Q1 = 2 alpha sigma_m^2 [q_ij] (module docstring), q_ij = T^p N_ij(x) / (2 x^p)."""
-        T = _check_dt(dt)
         x = T / self.tau
         s = 2.0 * self.sigma**2 / self.tau  # 2 alpha sigma_m^2
         q = {}
@@ -320,12 +350,17 @@ class LinearPosition:
             raise ValueError(f"sigma must be > 0 and finite [m] (scalar or 3), got {self.sigma!r}")
         if int(self.ndim_state) < 3:
             raise ValueError(f"ndim_state must be >= 3, got {self.ndim_state!r}")
-
-    def matrix(self) -> NDArray:
-        """H = [I3, 0], ``(3, n)``."""
+        # H and R are built once (read-only): the KF asks for them at every update
         H = np.zeros((3, int(self.ndim_state)))
         H[:, :3] = np.eye(3)
-        return H
+        R = np.diag(s * s)
+        for name, a in (("_H", H), ("_R", R)):
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    def matrix(self) -> NDArray:
+        """H = [I3, 0], ``(3, n)`` (read-only)."""
+        return self._H
 
     def measure(self, x: NDArray) -> NDArray:
         """h(x) = x[..., :3]."""
@@ -337,6 +372,5 @@ class LinearPosition:
         return z, np.broadcast_to(self.matrix(), (*z.shape[:-1], 3, int(self.ndim_state)))
 
     def noise_cov(self) -> NDArray:
-        """R = diag(sigma^2), ``(3, 3)``."""
-        s = np.broadcast_to(np.asarray(self.sigma, dtype=float), (3,))
-        return np.diag(s * s)
+        """R = diag(sigma^2), ``(3, 3)`` (read-only)."""
+        return self._R
