@@ -113,6 +113,20 @@ latency_s = 0.5
         (GOOD_NET.replace('consumer = "c2"', 'consumer = "hub"'), "consumer 'hub'"),
         (GOOD_NET.replace('to = "c2"', 'to = "c2"\njitter = "gauss"'), "jitter"),
         (GOOD_NET.replace('nodes = ["c2"]', ""), "missing required key 'nodes'"),
+        # a bare string where a list belongs used to be split into characters
+        (
+            GOOD_NET.replace('["fps5-sado"]', '"fps5-sado"'),
+            r"'radars' = 'fps5-sado', expected a list",
+        ),
+        (
+            GOOD_NET.replace("latency_s = 0.5", 'latency_s = 0.5\nshares = "tracks"'),
+            r"'shares' = 'tracks', expected a list",
+        ),
+        (
+            GOOD_NET.replace("latency_s = 0.5", 'latency_s = 0.5\nbidirectional = "yes"'),
+            "bidirectional",
+        ),
+        (GOOD_NET.replace('nodes = ["c2"]', 'nodes = ["c2", 7]'), "'nodes'"),
     ],
 )
 def test_malformed_network_files_give_clear_errors(tmp_path: Path, text: str, match: str):

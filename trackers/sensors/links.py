@@ -197,6 +197,13 @@ _NET_KEYS = {"description", "source", "assumptions", "nodes", "consumer", "repor
 _LINK_KEYS = {"from", "to", "radars", "latency_s", "jitter", "jitter_s", "shares", "bidirectional"}
 
 
+def _strings(value: Any, what: str) -> list[str]:
+    """``value`` if it is a list of strings, else ``ValueError`` naming ``what``."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} = {value!r}, expected a list of strings")
+    return value
+
+
 def _links_from(entries: Any, where: str, kind: str) -> list[Link]:
     if not isinstance(entries, list):
         raise ValueError(f"{where}: {kind!r} must be an array of tables")
@@ -215,16 +222,19 @@ def _links_from(entries: Any, where: str, kind: str) -> list[Link]:
         if kind == "reports":
             if "radars" not in e or "from" in e:
                 raise ValueError(f"{w}: a report needs 'radars' (a list of radar ids), not 'from'")
-            sources = list(e["radars"])
+            sources = _strings(e["radars"], f"{w}: 'radars'")
         else:
             if "from" not in e or "radars" in e:
                 raise ValueError(f"{w}: a link needs 'from' (a node id), not 'radars'")
-            sources = [e["from"]]
+            sources = _strings([e["from"]], f"{w}: 'from'")
+        _strings([e["to"]], f"{w}: 'to'")
+        if not isinstance(e.get("bidirectional", False), bool):
+            raise ValueError(f"{w}: 'bidirectional' = {e['bidirectional']!r}, expected true/false")
         kw = dict(
             latency=e["latency_s"],
             jitter=e.get("jitter", "none"),
             jitter_scale=e.get("jitter_s", 0.0),
-            shares=tuple(e.get("shares", SHARES)),
+            shares=tuple(_strings(e.get("shares", list(SHARES)), f"{w}: 'shares'")),
         )
         try:
             for s in sources:
@@ -252,6 +262,9 @@ def network_from_dict(net_id: str, d: dict[str, Any], radar_ids=None) -> Network
     nodes = d["nodes"]
     if isinstance(nodes, dict):
         nodes = list(nodes)
+    _strings(nodes, f"{where}: 'nodes'")
+    if not isinstance(d["consumer"], str):
+        raise ValueError(f"{where}: 'consumer' = {d['consumer']!r}, expected a node id string")
     reports = _links_from(d["reports"], where, "reports")
     links = _links_from(d.get("links", []), where, "links")
     radars = tuple(dict.fromkeys(link.source for link in reports))
