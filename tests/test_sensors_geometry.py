@@ -134,6 +134,9 @@ def test_radar_validation_names_the_field():
         radar(lat="40")
     with pytest.raises(ValueError, match="lat"):
         radar(lat=2.0)
+    with pytest.raises(ValueError, match=r"'lon' = 135\.0"):
+        radar(lon=135.0)  # degrees passed as radians: was accepted silently
+    assert radar(lon=math.radians(-170.0)).lon < 0  # west longitudes are fine
 
 
 def test_noise_cov_and_measurement_order():

@@ -159,6 +159,8 @@ class Radar:
                 raise bad(name, "a finite number")
         if abs(self.lat) > math.pi / 2:
             raise bad("lat", "in [-pi/2, pi/2] rad")
+        if abs(self.lon) > 2.0 * math.pi:
+            raise bad("lon", "in [-2 pi, 2 pi] rad (degrees given as radians?)")
         if not -1.0e3 <= self.alt <= 1.0e4:
             raise bad("alt", "in [-1000, 10000] m")
         positive = ("sigma_range", "sigma_az", "sigma_el", "revisit", "max_range", "ref_range",
