@@ -386,3 +386,65 @@ def test_runner_with_missed_detections():
     assert np.all(np.isfinite(track.mean)) and np.all(np.isfinite(track.cov))
     np.testing.assert_array_equal(np.isnan(track.nis), miss)
     np.testing.assert_array_equal(track.loglik[miss], 0.0)
+
+
+def _run_pair(imms, prior, zs, radar, dt):
+    """Run IMMs side by side on the same inputs; yields the pair of (belief, info) per step."""
+    bs = [imm.initial_belief(prior) for imm in imms]
+    for k, z in enumerate(zs):
+        outs = [
+            imm.update(imm.predict(b, dt, float(k)), z, radar)
+            for imm, b in zip(imms, bs, strict=True)
+        ]
+        bs = [o[0] for o in outs]
+        yield outs
+
+
+@pytest.mark.parametrize("rule", [EKF(), UKF()], ids=["EKF", "UKF"])
+def test_batched_modes_fast_path_equals_per_mode(rule):
+    """Ballistic modes differing only in q: one stacked predict/update = mode by mode (1e-12).
+
+    Batch of 3 runs, per-run dt, a missed detection; plus a drag mode (7 states, other
+    dynamics) that must stay on its own.
+    """
+    _, radar, prior, zs = _ballistic_radar_case(np.random.default_rng(21), T=25)
+    zs = np.stack([np.array(zs)] * 3, axis=1)  # (T, 3 runs, 3)
+    zs[7, 1] = np.nan
+    modes = [Mode(rule, Ballistic(q=q)) for q in (0.01, 1.0, 100.0)]
+    modes.append(Mode(rule, Ballistic(drag_state=True, q=1.0)))
+    kw = dict(fill_prior={"log_beta": (np.log(5000.0), 1.0)})
+    trans = SojournTransition(np.array([30.0, 30.0, 30.0, 60.0]))
+    fast = IMM(modes, trans, **kw)
+    slow = IMM(modes, trans, batch_modes=False, **kw)
+    assert fast._pred_groups == ((0, 1, 2), (3,))
+    assert fast._upd_groups == ((0, 1, 2), (3,))
+    assert slow._pred_groups == ((0,), (1,), (2,), (3,))
+    m7 = np.r_[prior.mean, np.log(5000.0)]
+    p7 = np.zeros((7, 7))
+    p7[:6, :6], p7[6, 6] = prior.cov, 1.0
+    prior3 = Gaussian(m7 + np.arange(3)[:, None] * 10.0, np.broadcast_to(p7, (3, 7, 7)))
+    dt = np.array([1.0, 0.5, 1.0])
+    for (bf, inf), (bs, ins) in _run_pair([fast, slow], prior3, zs, radar, dt):
+        np.testing.assert_allclose(bf.probs, bs.probs, rtol=1e-12, atol=1e-15)
+        for a, b in zip(bf.modes, bs.modes, strict=True):
+            np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12, atol=0)
+            np.testing.assert_allclose(a.cov, b.cov, rtol=1e-12, atol=1e-9 * np.abs(b.cov).max())
+        for a, b in zip(inf, ins, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert np.isnan(inf.nis).sum() == 0 and bf.modes[0].mean.shape == (3, 6)
+    # the modes really differ (the test can fail): q changes the covariances
+    assert not np.allclose(bf.modes[0].cov, bf.modes[2].cov, rtol=1e-3)
+
+
+def test_batched_modes_grouping_needs_equal_dynamics():
+    """Different max_step or rule: not grouped for prediction; models without a key neither."""
+    a, b = Ballistic(q=1.0), Ballistic(q=1.0, max_step=0.5)
+    assert a.dynamics_key() == Ballistic(q=5.0, q_log_beta=1.0).dynamics_key()
+    assert a.dynamics_key() != b.dynamics_key()
+    imm = IMM([Mode(EKF(), a), Mode(EKF(), b), Mode(UKF(), a)], TRANS3)
+    assert imm._pred_groups == ((0,), (1,), (2,))
+    assert imm._upd_groups == ((0, 1), (2,))
+    cv = IMM([Mode(KF(), CV(q=q)) for q in (0.1, 1.0, 10.0)], TRANS3)
+    if not hasattr(CV(q=1.0), "dynamics_key"):
+        assert cv._pred_groups == ((0,), (1,), (2,))
+    assert cv._upd_groups == ((0, 1, 2),)

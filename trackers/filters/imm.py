@@ -62,6 +62,19 @@ current dt: p_ii = exp(-dt / tau_i), p_ij = (1 - p_ii) s_ij for j != i, with a s
 distribution s (zero diagonal, rows summing to 1). With an array dt the matrix is
 ``(..., M, M)`` per run.
 
+Batched modes (``batch_modes``, default True; a fast path with the same results): modes
+whose prediction differs only in the process noise are predicted in ONE call of their rule,
+with the mode axis stacked in front of the batch axes (means ``(M_g, ..., n)``). Detected once
+at construction: same rule (``==``), same ``state_names``, and models with a
+``dynamics_key()`` (class plus every parameter propagation depends on, e.g.
+:meth:`trackers.models.Ballistic.dynamics_key`) that compare equal — e.g. three ballistic EKF
+modes that differ only in q. The stacked model propagates all of them with the first model's
+``propagate`` / ``propagate_with_jacobian`` and adds each mode's own Q
+(``model_j.process_noise``). Likewise the measurement update does not involve the motion
+model, so modes with the same rule and state dimension are updated in one call. Models without
+``dynamics_key`` are predicted one by one. ``batch_modes=False`` forces the per-mode path
+(tests/test_imm.py checks both give the same result to 1e-12 relative).
+
 Measurement-update diagnostics (``StepInfo``): the per-mode innovations are combined by moment
 matching with the predicted mode probabilities c_j: nu = sum_j c_j nu_j,
 S = sum_j c_j [S_j + (nu_j - nu)(nu_j - nu)'], nis = nu' S^-1 nu, and loglik = log sum_j c_j L_j,
@@ -198,6 +211,76 @@ class SojournTransition:
         )
 
 
+class _ModeStack:
+    """The models of a batched group of modes as one MotionModel over a leading mode axis.
+
+    Propagation (equal for every member: equal ``dynamics_key``) is the first model's; the
+    process noise of ``x`` ``(M_g, ..., n)`` stacks each member's own Q: ``(M_g, ..., n, n)``.
+    """
+
+    def __init__(self, models: Sequence[MotionModel]) -> None:
+        self.models = tuple(models)
+        self.ndim = self.models[0].ndim
+        self.state_names = tuple(self.models[0].state_names)
+
+    def propagate(self, x: NDArray, dt: float | NDArray, t: float = 0.0) -> NDArray:
+        return self.models[0].propagate(x, dt, t)
+
+    def propagate_with_jacobian(
+        self, x: NDArray, dt: float | NDArray, t: float = 0.0
+    ) -> tuple[NDArray, NDArray]:
+        return self.models[0].propagate_with_jacobian(x, dt, t)
+
+    def process_noise(self, x: NDArray, dt: float | NDArray, t: float = 0.0) -> NDArray:
+        qs = []
+        for j, m in enumerate(self.models):
+            q = np.asarray(m.process_noise(x[j], dt, t), float)
+            # Q_j broadcasts against (..., n, n) of x[j]: pad to that many axes
+            qs.append(q.reshape((1,) * (x.ndim - q.ndim) + q.shape))
+        return np.stack(np.broadcast_arrays(*qs))
+
+
+class _LinearModeStack(_ModeStack):
+    """:class:`_ModeStack` of linear models (the KF rule uses ``transition_matrix``)."""
+
+    def transition_matrix(self, dt: float | NDArray) -> NDArray:
+        return self.models[0].transition_matrix(dt)
+
+
+def _stack_gaussians(gs: Sequence[Gaussian]) -> Gaussian:
+    """Gaussians of equal dimension stacked on a new leading axis (batch axes broadcast)."""
+    nb = max(max(g.mean.ndim - 1, g.cov.ndim - 2) for g in gs)
+    means = [g.mean.reshape((1,) * (nb + 1 - g.mean.ndim) + g.mean.shape) for g in gs]
+    covs = [g.cov.reshape((1,) * (nb + 2 - g.cov.ndim) + g.cov.shape) for g in gs]
+    if len({m.shape for m in means}) > 1:
+        means = np.broadcast_arrays(*means)
+    if len({c.shape for c in covs}) > 1:
+        covs = np.broadcast_arrays(*covs)
+    return Gaussian(np.stack(means), np.stack(covs))
+
+
+def _group_modes(modes: Sequence[Mode], key) -> tuple[tuple[int, ...], ...]:
+    """Indices of modes grouped by equal ``key(mode)`` (None: a group of its own)."""
+    groups: list[tuple[object, list[int]]] = []
+    for j, m in enumerate(modes):
+        k = key(m)
+        for gk, members in groups:
+            if k is not None and gk == k:
+                members.append(j)
+                break
+        else:
+            groups.append((k, [j]))
+    return tuple(tuple(members) for _, members in groups)
+
+
+def _predict_key(m: Mode) -> object:
+    """What must be equal for two modes to be predicted in one call (module docstring)."""
+    key = getattr(m.model, "dynamics_key", None)
+    if key is None:
+        return None
+    return (m.rule, tuple(m.model.state_names), key())
+
+
 def _sensor_for(sensor: MeasurementModel, n: int) -> MeasurementModel:
     """The sensor adapted to a mode of dimension n.
 
@@ -225,6 +308,9 @@ class IMM:
     implied : mapping name -> value
         Components whose value is fixed by the modes lacking them (e.g. ``{"a_thrust": 0.0}``
         for ballistic vs boost modes); embedded with zero variance.
+    batch_modes : bool
+        Predict / update modes that allow it in one batched call (module docstring); False
+        runs every mode on its own (same results).
     """
 
     modes: Sequence[Mode]
@@ -232,6 +318,7 @@ class IMM:
     fill: Literal["mixed", "prior", "zero"] = "mixed"
     fill_prior: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     implied: Mapping[str, float] = field(default_factory=dict)
+    batch_modes: bool = True
 
     def __post_init__(self) -> None:
         modes = tuple(self.modes)
@@ -284,6 +371,13 @@ class IMM:
         object.__setattr__(
             self, "_groups", tuple((tuple(sorted(o)), np.array(g)) for o, g in groups.items())
         )
+        if self.batch_modes:
+            pred_groups = _group_modes(modes, _predict_key)
+            upd_groups = _group_modes(modes, lambda m: (m.rule, m.model.ndim))
+        else:
+            pred_groups = upd_groups = tuple((j,) for j in range(len(modes)))
+        object.__setattr__(self, "_pred_groups", pred_groups)
+        object.__setattr__(self, "_upd_groups", upd_groups)
         object.__setattr__(
             self,
             "_equal",
@@ -463,21 +557,36 @@ class IMM:
     def predict(self, belief: IMMBelief, dt: float | NDArray, t: float = 0.0) -> IMMBelief:
         """Mixing, then each mode's prediction over dt [s] from time t; probs become c."""
         mixed, c = self.mix(belief, dt)
-        pred = tuple(
-            m.rule.predict(g, m.model, dt, t) for m, g in zip(self.modes, mixed, strict=True)
-        )
-        return IMMBelief(pred, c)
+        pred: list[Gaussian | None] = [None] * self.nmodes
+        for grp in self._pred_groups:
+            m = self.modes[grp[0]]
+            if len(grp) == 1:
+                pred[grp[0]] = m.rule.predict(mixed[grp[0]], m.model, dt, t)
+                continue
+            models = [self.modes[j].model for j in grp]
+            stack = _LinearModeStack if hasattr(m.model, "transition_matrix") else _ModeStack
+            out = m.rule.predict(_stack_gaussians([mixed[j] for j in grp]), stack(models), dt, t)
+            for k, j in enumerate(grp):
+                pred[j] = Gaussian(out.mean[k], out.cov[k])
+        return IMMBelief(tuple(pred), c)
 
     def update(
         self, belief: IMMBelief, z: NDArray, sensor: MeasurementModel
     ) -> tuple[IMMBelief, StepInfo]:
         """Mode-matched updates and mu_j = c_j L_j / sum_l c_l L_l (module docstring)."""
         z = np.asarray(z, float)
-        posts, infos = [], []
-        for m, g in zip(self.modes, belief.modes, strict=True):
-            post, info = m.rule.update(g, z, _sensor_for(sensor, m.model.ndim))
-            posts.append(post)
-            infos.append(info)
+        posts: list[Gaussian | None] = [None] * self.nmodes
+        infos: list[StepInfo | None] = [None] * self.nmodes
+        for grp in self._upd_groups:
+            m = self.modes[grp[0]]
+            sens = _sensor_for(sensor, m.model.ndim)
+            if len(grp) == 1:
+                posts[grp[0]], infos[grp[0]] = m.rule.update(belief.modes[grp[0]], z, sens)
+                continue
+            post, info = m.rule.update(_stack_gaussians([belief.modes[j] for j in grp]), z, sens)
+            for k, j in enumerate(grp):
+                posts[j] = Gaussian(post.mean[k], post.cov[k])
+                infos[j] = StepInfo(*(np.asarray(a)[k] for a in info))
         c = belief.probs
         ll = np.stack([i.loglik for i in infos], axis=-1)  # (..., M)
         with np.errstate(divide="ignore"):

@@ -47,7 +47,7 @@ This neglects the gravity gradient and Coriolis coupling inside one step (relati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -112,6 +112,19 @@ def drag_with_jacobians(
     vv = v[..., :, None] * v[..., None, :] / safe[..., None, None]
     d_v = -k[..., None, None] * (speed[..., None, None] * np.eye(3) + vv)
     return a_d, d_r, d_v
+
+
+def dynamics_key(model: object, noise_fields: tuple[str, ...]) -> tuple:
+    """Hashable of everything a dataclass model's propagation depends on.
+
+    The model's class and every dataclass field except ``noise_fields`` (the process-noise
+    densities, which enter only ``process_noise``). Two models with equal keys give identical
+    ``propagate`` / ``propagate_with_jacobian`` results, so an IMM may predict their modes in
+    one batched call (:class:`trackers.filters.imm.IMM`, ``batch_modes``).
+    """
+    return (type(model),) + tuple(
+        (f.name, getattr(model, f.name)) for f in fields(model) if f.name not in noise_fields
+    )
 
 
 def cv_process_noise(q: float, dt: ArrayLike) -> NDArray:
@@ -228,6 +241,10 @@ class Ballistic:
         return out, a
 
     # --- MotionModel protocol --------------------------------------------------------------
+    def dynamics_key(self) -> tuple:
+        """Everything propagation depends on (all fields but ``q``, ``q_log_beta``)."""
+        return dynamics_key(self, ("q", "q_log_beta"))
+
     def propagate(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Mean after ``dt`` [s] by RK4 substeps, ``(..., n)``."""
         x = check_state(x, self.ndim, "Ballistic.propagate")

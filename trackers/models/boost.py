@@ -46,6 +46,7 @@ from trackers.models.ballistic import (
     check_positive,
     check_state,
     cv_process_noise,
+    dynamics_key,
 )
 from trackers.models.forces import gravity_frame, gravity_frame_with_jacobians
 from trackers.models.integrate import rk4, rk4_with_jacobian
@@ -171,6 +172,10 @@ class BoostKnownThrust:
             segs.append((t + a, b - a, burning))
         return segs
 
+    def dynamics_key(self) -> tuple:
+        """Everything propagation depends on (all fields but ``q``)."""
+        return dynamics_key(self, ("q",))
+
     def propagate(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Mean after ``dt`` [s] from absolute time ``t``: RK4 per burn segment, ``(..., 6)``."""
         x = check_state(x, 6, "BoostKnownThrust.propagate")
@@ -258,6 +263,10 @@ class BoostThrustState:
         a[..., 6, 6] = drate
         acc = g_acc + a_t[..., None] * u
         return np.concatenate([v, acc, rate[..., None]], axis=-1), a
+
+    def dynamics_key(self) -> tuple:
+        """Everything propagation depends on (all fields but ``q``, ``q_thrust``)."""
+        return dynamics_key(self, ("q", "q_thrust"))
 
     def propagate(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         x = check_state(x, 7, "BoostThrustState.propagate")
