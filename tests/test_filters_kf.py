@@ -110,6 +110,24 @@ def test_missed_detection_leaves_prediction_unchanged():
     assert np.isfinite(info.nis[1]) and not np.allclose(post.mean[1], pred.mean[1])
 
 
+def test_all_runs_missed_returns_the_prior_and_keeps_a_shared_covariance():
+    model, sensor = CV(q=1.0), LinearPosition(10.0)
+    f = Filter(KF(), model)
+    pred = f.predict(Gaussian(np.stack([X0, X0 + 1.0]), P0), 1.0)
+    assert pred.cov.shape == (6, 6)  # shared by both runs
+    post, info = f.update(pred, np.full((2, 3), np.nan), sensor)
+    assert post.mean is pred.mean and post.cov is pred.cov
+    assert info.innovation.shape == (2, 3) and np.isnan(info.innovation).all()
+    assert info.S.shape == (2, 3, 3) and np.isnan(info.nis).all()
+    np.testing.assert_array_equal(info.loglik, [0.0, 0.0])
+    np.testing.assert_allclose(info.S[1], pred.cov[:3, :3] + 100.0 * np.eye(3))
+    # one detection: that run is updated, the other one keeps its prediction
+    post, info = f.update(pred, np.array([[np.nan] * 3, X0[:3]]), sensor)
+    assert post.cov.shape == (2, 6, 6)
+    np.testing.assert_array_equal(post.cov[0], pred.cov)
+    assert np.trace(post.cov[1]) < np.trace(pred.cov) and np.isfinite(info.nis[1])
+
+
 def test_joseph_update_keeps_covariance_symmetric_psd():
     # a very precise sensor makes P - K S K' lose positive-definiteness in round-off;
     # the Joseph form must not

@@ -24,6 +24,23 @@ def test_inv_spd_and_cholesky_match_lapack(m):
     np.testing.assert_allclose(cholesky_lower(S), np.linalg.cholesky(S), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+def test_inv_spd_of_one_matrix_equals_its_batched_result(m):
+    # one (m, m) matrix (shared covariance) takes a scalar path for m <= 3
+    rng = np.random.default_rng(20 + m)
+    S = _spd(rng, (3,), m)
+    S[1, 0, -1] += 1e-9  # slightly asymmetric: only the symmetric part is used
+    inv_b, logdet_b = inv_spd(S)
+    for k in range(3):
+        inv, logdet = inv_spd(S[k])
+        assert inv.shape == (m, m) and np.ndim(logdet) == 0
+        np.testing.assert_array_equal(inv, inv_b[k])
+        np.testing.assert_allclose(logdet, logdet_b[k], rtol=1e-15, atol=1e-15)
+    # not positive definite: the array path's NaN log-determinant, no exception
+    _, logdet = inv_spd(-S[0])
+    assert np.isnan(logdet)
+
+
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 6])
 def test_non_pd_members_give_nan_not_exceptions(m):
     rng = np.random.default_rng(10 + m)

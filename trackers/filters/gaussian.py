@@ -101,7 +101,7 @@ class StepInfo(NamedTuple):
 
 def missed_mask(z: NDArray) -> NDArray:
     """True where a run's measurement is missing (any NaN component), shape ``(...)``."""
-    return np.any(np.isnan(z), axis=-1)
+    return np.isnan(z).any(axis=-1)
 
 
 def linear_predict(mean_pred: NDArray, cov: NDArray, F: NDArray, Q: NDArray) -> Gaussian:
@@ -111,8 +111,23 @@ def linear_predict(mean_pred: NDArray, cov: NDArray, F: NDArray, Q: NDArray) -> 
     P- = F P F' + Q, symmetrised. ``F`` is ``(..., n, n)`` or ``(n, n)``, ``Q`` likewise.
     A covariance and F shared by all runs (``(n, n)``) stay shared.
     """
-    P = matmul(matmul(F, cov), np.swapaxes(F, -1, -2)) + Q
+    P = matmul(matmul(F, cov), F.swapaxes(-1, -2)) + Q
     return Gaussian(np.asarray(mean_pred, dtype=float), symmetrize(P))
+
+
+def _all_missed(
+    prior: Gaussian, innovation: NDArray, S: NDArray, missed: NDArray
+) -> tuple[Gaussian, StepInfo]:
+    """Every run missed: the prior unchanged (a shared covariance stays shared)."""
+    m = innovation.shape[-1]
+    batch = np.broadcast_shapes(innovation.shape[:-1], S.shape[:-2], missed.shape)
+    info = StepInfo(
+        np.full((*batch, m), np.nan),
+        np.broadcast_to(S, (*batch, m, m)),
+        np.full(batch, np.nan),
+        np.zeros(batch),
+    )
+    return prior, info
 
 
 def kalman_update(
@@ -144,7 +159,7 @@ def kalman_update(
         Runs without a detection (NaN in z): belief unchanged, nis NaN, loglik 0. Default:
         NaN in ``innovation``. The rules pass the mask of ``z`` itself, so that a run whose
         prediction broke down numerically (NaN zhat) shows NaN nis *and* loglik instead of
-        passing for a missed detection.
+        passing for a missed detection. When every run missed, the prior is returned as is.
 
     Returns
     -------
@@ -155,32 +170,42 @@ def kalman_update(
     if missed is None:
         missed = missed_mask(innovation)
     missed = np.asarray(missed)
-    any_missed = bool(np.any(missed))
-    nu = np.where(missed[..., None], 0.0, innovation) if any_missed else innovation
+    any_missed = bool(missed.any())
+    if any_missed:
+        if missed.all():
+            return _all_missed(prior, innovation, S, missed)
+        nu = np.where(missed[..., None], 0.0, innovation)
+    else:
+        nu = innovation
     Sinv, logdet = inv_spd(S)
     # K = C S^-1
     K = matmul(cross, Sinv)
-    Kt = np.swapaxes(K, -1, -2)
+    Kt = K.swapaxes(-1, -2)
     # x+ = x + K nu
     mean = x + matvec(K, nu)
     if H is not None and R is not None:
         # Joseph form P+ = (I - K H) P (I - K H)' + K R K', evaluated by associativity as
         # B = (I - K H) P = P - K (P H')',  P+ = B - (B H') K' + (K R) K'.
-        B = P - matmul(K, np.swapaxes(cross, -1, -2))
-        cov = B - matmul(matmul(B, np.swapaxes(H, -1, -2)), Kt) + matmul(matmul(K, R), Kt)
+        B = P - matmul(K, cross.swapaxes(-1, -2))
+        cov = B - matmul(matmul(B, H.swapaxes(-1, -2)), Kt) + matmul(matmul(K, R), Kt)
     else:
         # P+ = P - K S K'
         cov = P - matmul(matmul(K, S), Kt)
     cov = symmetrize(cov)
     # nis = nu' S^-1 nu ;  loglik = -0.5 (nis + log det S + m log 2 pi)
     nis = quad_form(nu, Sinv)
-    loglik = -0.5 * (nis + logdet + m * LOG_2PI)
+    loglik = -0.5 * (nis + (logdet + m * LOG_2PI))
     if any_missed:
         mean = np.where(missed[..., None], x, mean)
         cov = np.where(missed[..., None, None], P, cov)
         nis = np.where(missed, np.nan, nis)
         loglik = np.where(missed, 0.0, loglik)
         innovation = np.where(missed[..., None], np.nan, innovation)
-    return Gaussian(mean, cov), StepInfo(
-        innovation, np.broadcast_to(S, (*nis.shape, m, m)), nis, loglik
-    )
+    if S.shape[:-2] != nis.shape:
+        # a shared S is reported per run (a view, no copy)
+        S = (
+            S[None]
+            if (S.ndim == 2 and nis.shape == (1,))
+            else np.broadcast_to(S, (*nis.shape, m, m))
+        )
+    return Gaussian(mean, cov), StepInfo(innovation, S, nis, loglik)

@@ -22,6 +22,8 @@ G. H. Golub, C. F. Van Loan, *Matrix Computations*, 4th ed., 2013, §4.2 (Choles
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -33,7 +35,7 @@ CLOSED_FORM_MAX = 4
 
 def symmetrize(P: NDArray) -> NDArray:
     """(P + P^T) / 2 over the last two axes, ``(..., n, n)``."""
-    return 0.5 * (P + np.swapaxes(P, -1, -2))
+    return 0.5 * (P + P.swapaxes(-1, -2))
 
 
 def _inv1(S: NDArray) -> tuple[NDArray, NDArray]:
@@ -146,6 +148,48 @@ def _inv4(S: NDArray) -> tuple[NDArray, NDArray]:
 _CLOSED = {1: _inv1, 2: _inv2, 3: _inv3, 4: _inv4}
 
 
+def _inv_single(S: NDArray) -> tuple[NDArray, np.float64] | None:
+    """The closed forms above for one ``(m, m)`` matrix, m <= 3, in Python floats.
+
+    A shared covariance (linear KF, N = 1) has no batch axes: NumPy's per-call overhead on
+    0-d operands would then be most of the cost. Same formulas and operation order as
+    ``_inv1/2/3`` (bit-identical inverse); returns None when S is not positive definite, so
+    that the caller takes the array path with its NaN conventions.
+    """
+    m = S.shape[-1]
+    rows = S.tolist()
+    if m == 3:
+        (a, b01, c02), (b10, d, e12), (c20, e21, f) = rows
+        b, c, e = 0.5 * (b01 + b10), 0.5 * (c02 + c20), 0.5 * (e12 + e21)
+        A = d * f - e * e
+        B = c * e - b * f
+        C = b * e - c * d
+        D = a * f - c * c
+        E = b * c - a * e
+        F = a * d - b * b
+        det = a * A + b * B + c * C
+        if not (a > 0 and F > 0 and det > 0):
+            return None
+        r = 1.0 / det
+        inv = [[A * r, B * r, C * r], [B * r, D * r, E * r], [C * r, E * r, F * r]]
+    elif m == 2:
+        (a, b01), (b10, d) = rows
+        b = 0.5 * (b01 + b10)
+        det = a * d - b * b
+        if not (a > 0 and det > 0):
+            return None
+        r = 1.0 / det
+        inv = [[d * r, -b * r], [-b * r, a * r]]
+    elif m == 1:
+        det = rows[0][0]
+        if not det > 0:
+            return None
+        inv = [[1.0 / det]]
+    else:
+        return None
+    return np.array(inv), np.float64(math.log(det))
+
+
 def inv_spd(S: NDArray) -> tuple[NDArray, NDArray]:
     """Inverse and log-determinant of symmetric positive-definite matrices.
 
@@ -164,6 +208,10 @@ def inv_spd(S: NDArray) -> tuple[NDArray, NDArray]:
     """
     S = np.asarray(S, dtype=float)
     m = S.shape[-1]
+    if S.ndim == 2 and m <= 3:
+        single = _inv_single(S)
+        if single is not None:
+            return single
     fn = _CLOSED.get(m)
     if fn is not None:
         return fn(S)
@@ -210,7 +258,7 @@ def cholesky_lower(P: NDArray) -> NDArray:
 
 def quad_form(v: NDArray, M: NDArray) -> NDArray:
     """v^T M v over the batch: ``(..., m), (..., m, m) -> (...)`` (M may be shared ``(m, m)``)."""
-    return np.sum(matvec(M, v) * v, axis=-1)
+    return (matvec(M, v) * v).sum(axis=-1)
 
 
 def _unbroadcast(A: NDArray) -> NDArray:
@@ -228,6 +276,8 @@ def matmul(A: NDArray, B: NDArray) -> NDArray:
     (also a ``np.broadcast_to`` view of one), the stack is reshaped into one
     ``(N k', k) @ (k, m)`` BLAS call instead (3-5x faster). The result broadcasts as ``@``.
     """
+    if A.ndim == 2 and B.ndim == 2:
+        return A @ B
     A, B = _unbroadcast(A), _unbroadcast(B)
     if B.ndim == 2 and A.ndim > 2:
         return (A.reshape(-1, A.shape[-1]) @ B).reshape(*A.shape[:-1], B.shape[-1])
@@ -241,7 +291,8 @@ def matmul(A: NDArray, B: NDArray) -> NDArray:
 
 def matvec(M: NDArray, v: NDArray) -> NDArray:
     """M v over the batch ``(..., n, k), (..., k) -> (..., n)``; a shared ``(n, k)`` M: one GEMM."""
-    M = _unbroadcast(M)
+    if M.ndim > 2:
+        M = _unbroadcast(M)
     if M.ndim == 2:
         return v @ M.T
     return (M @ v[..., None])[..., 0]

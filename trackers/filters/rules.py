@@ -91,7 +91,7 @@ def _jacobian_update(
     R = np.asarray(sensor.noise_cov(), dtype=float)
     # nu = z - h(x-) (angles wrapped);  S = H P H' + R;  C = P H'
     nu = residual(z, zhat, tuple(sensor.angle_indices))
-    PHt = matmul(P, np.swapaxes(H, -1, -2))
+    PHt = matmul(P, H.swapaxes(-1, -2))
     S = symmetrize(matmul(H, PHt) + R)
     return kalman_update(belief, nu, S, PHt, H=H, R=R, missed=missed_mask(z))
 
@@ -104,19 +104,24 @@ class KF:
         self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
     ) -> Gaussian:
         """x- = F x, P- = F P F' + Q with F = ``model.transition_matrix(dt)``."""
-        return self.predict_with_cross(belief, model, dt, t)[0]
+        return self._predict(belief, model, dt, t)[0]
 
     def predict_with_cross(
         self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = Cov(x_k, x_{k+1}) = P F'."""
+        g, F = self._predict(belief, model, dt, t)
+        return g, matmul(belief.cov, F.swapaxes(-1, -2))
+
+    @staticmethod
+    def _predict(
+        belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float
+    ) -> tuple[Gaussian, NDArray]:
         if not hasattr(model, "transition_matrix"):
-            g, F = _jacobian_predict(belief, model, dt, t, numerical=False)
-        else:
-            F = np.asarray(model.transition_matrix(dt), dtype=float)
-            x1 = matvec(F, belief.mean)
-            g = linear_predict(x1, belief.cov, F, model.process_noise(belief.mean, dt, t))
-        return g, matmul(belief.cov, np.swapaxes(F, -1, -2))
+            return _jacobian_predict(belief, model, dt, t, numerical=False)
+        F = np.asarray(model.transition_matrix(dt), dtype=float)
+        x1 = matvec(F, belief.mean)
+        return linear_predict(x1, belief.cov, F, model.process_noise(belief.mean, dt, t)), F
 
     def update(
         self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
@@ -149,7 +154,7 @@ class EKF:
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = P F'."""
         g, F = _jacobian_predict(belief, model, dt, t, self.numerical)
-        return g, matmul(belief.cov, np.swapaxes(F, -1, -2))
+        return g, matmul(belief.cov, F.swapaxes(-1, -2))
 
     def update(
         self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
