@@ -168,6 +168,8 @@ beamwidth_mrad = 20.0
         (GOOD_RADAR.replace('"elevation", "range_rate"', '"range_rate"'), "measures"),
         (GOOD_RADAR.replace("ref_pd = 0.9", "ref_snr_db = 13.0\nref_pd = 0.9"), "exactly one"),
         (GOOD_RADAR.replace("type =", 'template = "nope"\ntype ='), "unknown template"),
+        (GOOD_RADAR.replace("type =", 'template = ["fps5"]\ntype ='), "unknown template"),
+        ("templates = 3\n" + GOOD_RADAR, "templates"),
         (GOOD_RADAR.replace("pfa = 1e-6", 'pfa = "small"'), "pfa"),
         (GOOD_RADAR.replace("ref_pd = 0.9", 'ref_pd = "0.9"'), "'ref_pd' = '0.9' must be"),
         (GOOD_RADAR.replace("ref_pd = 0.9", 'ref_snr_db = "13 dB"'), "'ref_snr_db'"),

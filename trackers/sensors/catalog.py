@@ -121,6 +121,8 @@ def radars_from_toml(data: dict[str, Any], origin: str = "<toml>") -> tuple[Rada
         raise ValueError(f"{origin}: unknown top-level table(s) {unknown}; allowed: "
                          "['radars', 'templates']")  # fmt: skip
     templates = data.get("templates", {})
+    if not isinstance(templates, dict) or not all(isinstance(t, dict) for t in templates.values()):
+        raise ValueError(f"{origin}: [templates.<name>] must be tables")
     radars = data.get("radars")
     if not isinstance(radars, dict) or not radars:
         raise ValueError(f"{origin}: needs a non-empty [radars.<id>] table")
@@ -131,7 +133,7 @@ def radars_from_toml(data: dict[str, Any], origin: str = "<toml>") -> tuple[Rada
         merged: dict[str, Any] = {}
         if "template" in table:
             name = table["template"]
-            if name not in templates:
+            if not isinstance(name, str) or name not in templates:
                 raise ValueError(
                     f"{origin}: radar {rid!r}: unknown template {name!r}; have {sorted(templates)}"
                 )
