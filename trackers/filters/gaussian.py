@@ -48,6 +48,7 @@ __all__ = [
     "kalman_update",
     "linear_predict",
     "missed_mask",
+    "missed_or_false",
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -104,6 +105,12 @@ def missed_mask(z: NDArray) -> NDArray:
     return np.isnan(z).any(axis=-1)
 
 
+def missed_or_false(z: NDArray) -> NDArray | bool:
+    """``missed_mask(z)``, or ``False`` when z has no NaN at all (one reduction, not two)."""
+    nan = np.isnan(z)
+    return nan.any(axis=-1) if nan.any() else False
+
+
 def linear_predict(mean_pred: NDArray, cov: NDArray, F: NDArray, Q: NDArray) -> Gaussian:
     """Predicted Gaussian for a linear(ised) transition.
 
@@ -155,11 +162,12 @@ def kalman_update(
     H, R : arrays, optional
         If both are given the covariance uses the Joseph form
         P+ = (I - K H) P (I - K H)' + K R K'; otherwise P+ = P - K S K'.
-    missed : (...) bool array, optional
-        Runs without a detection (NaN in z): belief unchanged, nis NaN, loglik 0. Default:
-        NaN in ``innovation``. The rules pass the mask of ``z`` itself, so that a run whose
-        prediction broke down numerically (NaN zhat) shows NaN nis *and* loglik instead of
-        passing for a missed detection. When every run missed, the prior is returned as is.
+    missed : (...) bool array or False, optional
+        Runs without a detection (NaN in z): belief unchanged, nis NaN, loglik 0; ``False``
+        = no run missed (see :func:`missed_or_false`). Default: NaN in ``innovation``. The
+        rules pass the mask of ``z`` itself, so that a run whose prediction broke down
+        numerically (NaN zhat) shows NaN nis *and* loglik instead of passing for a missed
+        detection. When every run missed, the prior is returned as is.
 
     Returns
     -------
@@ -169,8 +177,11 @@ def kalman_update(
     m = innovation.shape[-1]
     if missed is None:
         missed = missed_mask(innovation)
-    missed = np.asarray(missed)
-    any_missed = bool(missed.any())
+    if missed is False:
+        any_missed = False
+    else:
+        missed = np.asarray(missed)
+        any_missed = bool(missed.any())
     if any_missed:
         if missed.all():
             return _all_missed(prior, innovation, S, missed)

@@ -41,7 +41,7 @@ from trackers.filters.gaussian import (
     StepInfo,
     kalman_update,
     linear_predict,
-    missed_mask,
+    missed_or_false,
 )
 from trackers.filters.jacobians import numerical_jacobian
 from trackers.filters.linalg_small import matmul, matvec, symmetrize
@@ -93,7 +93,7 @@ def _jacobian_update(
     nu = residual(z, zhat, tuple(sensor.angle_indices))
     PHt = matmul(P, H.swapaxes(-1, -2))
     S = symmetrize(matmul(H, PHt) + R)
-    return kalman_update(belief, nu, S, PHt, H=H, R=R, missed=missed_mask(z))
+    return kalman_update(belief, nu, S, PHt, H=H, R=R, missed=missed_or_false(z))
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class _SigmaPointFilter:
         zbar, Pzz, Pxz = transform_moments(X, Z, belief.mean, rule, angles)
         S = symmetrize(Pzz + np.asarray(sensor.noise_cov(), dtype=float))
         nu = residual(z, zbar, angles)
-        return kalman_update(belief, nu, S, Pxz, missed=missed_mask(z))
+        return kalman_update(belief, nu, S, Pxz, missed=missed_or_false(z))
 
 
 @dataclass(frozen=True)
