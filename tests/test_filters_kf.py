@@ -139,3 +139,31 @@ def test_joseph_update_keeps_covariance_symmetric_psd():
         b, _ = f.update(b, X0[:3] + 3.0 * k * 0.1, sensor)
     np.testing.assert_array_equal(b.cov, b.cov.T)
     assert np.linalg.eigvalsh(b.cov).min() > 0
+
+
+def test_selection_matrix_slices_equal_the_matrix_products():
+    from dataclasses import dataclass
+
+    from trackers.filters.linalg_small import selection_slice
+
+    H = LinearPosition(1.0, ndim_state=9).matrix()
+    assert selection_slice(H) == slice(0, 3)
+    mid = np.eye(3, 9, k=3)
+    mid.setflags(write=False)
+    assert selection_slice(mid) == slice(3, 6)
+    assert selection_slice(np.eye(3, 6)) is None  # writeable: could change, not recognised
+    for bad in (2.0 * np.eye(3, 6), np.eye(3, 6)[[1, 0, 2]], np.ones((3, 6))):
+        bad.setflags(write=False)
+        assert selection_slice(bad) is None
+
+    @dataclass(frozen=True)
+    class PlainH(LinearPosition):
+        def matrix(self):
+            return super().matrix().copy()  # writeable: the KF takes the matmul path
+
+    model, sensor, _, stream = _problem(runs=4, T=60, seed=5, miss=0.1)
+    a = run(Filter(KF(), model), Gaussian(X0, P0), stream, [sensor])
+    b = run(Filter(KF(), model), Gaussian(X0, P0), stream, [PlainH(15.0)])
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-13)
+    np.testing.assert_allclose(a.cov, b.cov, rtol=1e-13)
+    np.testing.assert_allclose(a.nis, b.nis, rtol=1e-12)

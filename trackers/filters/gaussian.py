@@ -39,7 +39,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from trackers.filters.linalg_small import inv_spd, matmul, matvec, quad_form, symmetrize
+from trackers.filters.linalg_small import (
+    inv_spd,
+    matmul,
+    matvec,
+    quad_form,
+    selection_slice,
+    symmetrize,
+)
 
 __all__ = [
     "LOG_2PI",
@@ -196,9 +203,12 @@ def kalman_update(
     mean = x + matvec(K, nu)
     if H is not None and R is not None:
         # Joseph form P+ = (I - K H) P (I - K H)' + K R K', evaluated by associativity as
-        # B = (I - K H) P = P - K (P H')',  P+ = B - (B H') K' + (K R) K'.
+        # B = (I - K H) P = P - K (P H')',  P+ = B + (K R - B H') K'
+        # (one product with K' instead of two; B H' is a slice when H picks components).
         B = P - matmul(K, cross.swapaxes(-1, -2))
-        cov = B - matmul(matmul(B, H.swapaxes(-1, -2)), Kt) + matmul(matmul(K, R), Kt)
+        sel = selection_slice(H)
+        BHt = B[..., :, sel] if sel is not None else matmul(B, H.swapaxes(-1, -2))
+        cov = B + matmul(matmul(K, R) - BHt, Kt)
     else:
         # P+ = P - K S K'
         cov = P - matmul(matmul(K, S), Kt)

@@ -27,7 +27,15 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["cholesky_lower", "inv_spd", "matmul", "matvec", "quad_form", "symmetrize"]
+__all__ = [
+    "cholesky_lower",
+    "inv_spd",
+    "matmul",
+    "matvec",
+    "quad_form",
+    "selection_slice",
+    "symmetrize",
+]
 
 #: Largest dimension handled by the closed-form inverse.
 CLOSED_FORM_MAX = 4
@@ -259,6 +267,32 @@ def cholesky_lower(P: NDArray) -> NDArray:
 def quad_form(v: NDArray, M: NDArray) -> NDArray:
     """v^T M v over the batch: ``(..., m), (..., m, m) -> (...)`` (M may be shared ``(m, m)``)."""
     return (matvec(M, v) * v).sum(axis=-1)
+
+
+_SELECTION_CACHE: dict[int, tuple[NDArray, slice | None]] = {}
+
+
+def selection_slice(H: NDArray) -> slice | None:
+    """``slice(c, c + m)`` if H ``(m, n)`` is ``[0, I_m, 0]`` (H X = X[c:c + m]), else None.
+
+    A measurement matrix that picks consecutive state components (positions) makes H P H',
+    P H' and H x slices instead of products; the slices are exact (the products only add
+    zeros), except that a non-finite entry outside the picked columns does not spread.
+    Only an immutable H (read-only, owning its data, e.g. ``LinearPosition.matrix()``) is
+    recognised; the answer is cached by identity, so the check costs one dict lookup.
+    """
+    if H.ndim != 2 or H.flags.writeable or H.base is not None:
+        return None
+    hit = _SELECTION_CACHE.get(id(H))
+    if hit is not None and hit[0] is H:
+        return hit[1]
+    m, n = H.shape
+    c = int(np.argmax(H[0])) if n else 0
+    sl = slice(c, c + m) if c + m <= n and np.array_equal(H, np.eye(m, n, k=c)) else None
+    if len(_SELECTION_CACHE) >= 64:
+        _SELECTION_CACHE.clear()
+    _SELECTION_CACHE[id(H)] = (H, sl)
+    return sl
 
 
 def _unbroadcast(A: NDArray) -> NDArray:

@@ -44,7 +44,7 @@ from trackers.filters.gaussian import (
     missed_or_false,
 )
 from trackers.filters.jacobians import numerical_jacobian
-from trackers.filters.linalg_small import matmul, matvec, symmetrize
+from trackers.filters.linalg_small import matmul, matvec, selection_slice, symmetrize
 from trackers.filters.sigma_points import (
     SigmaPointRule,
     cubature,
@@ -80,9 +80,11 @@ def _jacobian_update(
     belief: Gaussian, z: NDArray, sensor: MeasurementModel, numerical: bool, linear: bool
 ) -> tuple[Gaussian, StepInfo]:
     x, P = belief.mean, belief.cov
+    sel = None
     if linear and hasattr(sensor, "matrix"):
         H = np.asarray(sensor.matrix(), dtype=float)
-        zhat = matvec(H, x)
+        sel = selection_slice(H)
+        zhat = x[..., sel] if sel is not None else matvec(H, x)
     elif numerical:
         zhat = sensor.measure(x)
         H = numerical_jacobian(sensor.measure, x, angle_indices=tuple(sensor.angle_indices))
@@ -90,9 +92,14 @@ def _jacobian_update(
         zhat, H = sensor.measure_with_jacobian(x)
     R = np.asarray(sensor.noise_cov(), dtype=float)
     # nu = z - h(x-) (angles wrapped);  S = H P H' + R;  C = P H'
+    # (slices of x and P when H = [0, I, 0] picks consecutive components: exact, no products)
     nu = residual(z, zhat, tuple(sensor.angle_indices))
-    PHt = matmul(P, H.swapaxes(-1, -2))
-    S = symmetrize(matmul(H, PHt) + R)
+    if sel is not None:
+        PHt, HPHt = P[..., :, sel], P[..., sel, sel]
+    else:
+        PHt = matmul(P, H.swapaxes(-1, -2))
+        HPHt = matmul(H, PHt)
+    S = symmetrize(HPHt + R)
     return kalman_update(belief, nu, S, PHt, H=H, R=R, missed=missed_or_false(z))
 
 
