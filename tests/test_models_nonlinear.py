@@ -294,3 +294,31 @@ def test_fused_gravity_matches_trackers_earth():
     _, g = forces.j2_with_gradient(r, 3.986e14, 6.378e6)
     np.testing.assert_allclose(g, gravity.j2_gradient(r, 3.986e14, 6.378e6), rtol=1e-12)
     np.testing.assert_allclose(g, np.swapaxes(g, -1, -2), rtol=1e-13)  # Hessian: symmetric
+
+
+@pytest.mark.parametrize(("name", "model", "x"), MODELS[:4], ids=[m[0] for m in MODELS[:4]])
+def test_kinematic_jacobian_path_equals_dense_rk4(name, model, x):
+    """Blockwise batch-last variational RK4 = dense rk4_with_jacobian (to rounding).
+
+    Batch (2, 3) with per-run dt over (3,) and 2 substeps; and one unbatched state. A
+    Jacobian with a wrong block (d v'/d v dropped) differs: the comparison can fail.
+    """
+    rng = np.random.default_rng(5)
+    scale = np.r_[np.full(3, 500.0), np.full(3, 5.0), np.zeros(x.size - 6)]
+    xs = x + rng.normal(size=(2, 3, x.size)) * scale
+    dt = np.array([1.0, 0.4, 1.7])
+    ref = rk4_with_jacobian(model._fj, xs, dt, 3.0, model.max_step)
+    got = model.propagate_with_jacobian(xs, dt, 3.0)
+    assert got[1].shape == (2, 3, x.size, x.size) and got[1].flags.c_contiguous
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-15)
+    one = model.propagate_with_jacobian(x, 1.0)
+    np.testing.assert_allclose(one[1], rk4_with_jacobian(model._fj, x, 1.0)[1], atol=1e-15)
+
+    def wrong(xx, t):
+        f, a = model._fj(xx, t)
+        a[..., 3:6, 3:6] = 0.0
+        return f, a
+
+    bad = rk4_with_jacobian(wrong, xs, dt, 3.0, model.max_step)[1]
+    assert np.abs(bad - got[1]).max() > 1e-6

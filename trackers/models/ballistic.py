@@ -35,9 +35,10 @@ the whole A against central finite differences of f.
 
 Discretisation: RK4 substeps of at most ``max_step`` seconds for the mean, and the
 variational equation Phi' = A Phi along the same substeps for the EKF Jacobian
-(:mod:`trackers.models.integrate`). Process noise: white acceleration with PSD ``q``
-[m^2/s^3] on each axis and ``q_log_beta`` [1/s] on log_beta, discretised with the closed form
-of the double integrator (CV model; Bar-Shalom, Li & Kirubarajan 2001, §6.2.2):
+(:mod:`trackers.models.integrate`; A is applied by its blocks, :class:`KinematicJacobian`,
+since d r'/d x = [0, I, 0] and d log_beta'/d x = 0). Process noise: white acceleration with
+PSD ``q`` [m^2/s^3] on each axis and ``q_log_beta`` [1/s] on log_beta, discretised with the
+closed form of the double integrator (CV model; Bar-Shalom, Li & Kirubarajan 2001, §6.2.2):
 
     Q = q [[dt^3/3 I, dt^2/2 I], [dt^2/2 I, dt I]],    Q_{log_beta} = q_log_beta dt
 
@@ -54,7 +55,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from trackers.earth.model import WGS84_FULL, EarthModel
 from trackers.models.forces import gravity_frame, gravity_frame_with_jacobians
-from trackers.models.integrate import rk4, rk4_with_jacobian
+from trackers.models.integrate import KinematicJacobian, rk4, rk4_with_kinematic_jacobian
 
 POS_VEL_NAMES = ("x", "y", "z", "vx", "vy", "vz")
 #: Height step [m] of the central difference d rho / d h.
@@ -218,7 +219,7 @@ class Ballistic:
         return out
 
     def _fj(self, x: NDArray, t: ArrayLike = 0.0) -> tuple[NDArray, NDArray]:
-        """:meth:`derivative_with_jacobian` without input checks (RK4 stages)."""
+        """:meth:`derivative_with_jacobian` without input checks."""
         n = self.ndim
         r, v = x[..., :3], x[..., 3:6]
         acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v)
@@ -226,8 +227,8 @@ class Ballistic:
         a[..., 0, 3] = a[..., 1, 4] = a[..., 2, 5] = 1.0
         if self._has_drag:
             a_d, d_r, d_v = drag_with_jacobians(self.earth, r, v, self._inv_beta(x))
-            acc += a_d
-            dr += d_r
+            acc = acc + a_d
+            dr = dr + d_r
             dv = dv + d_v
             if self.drag_state:
                 a[..., 3:6, 6] = -a_d
@@ -239,6 +240,30 @@ class Ballistic:
         if self.drag_state:
             out[..., 6] = 0.0
         return out, a
+
+    def _fj_blocks(self, x: NDArray, t: ArrayLike = 0.0) -> tuple[NDArray, KinematicJacobian]:
+        """(f, A by batch-last blocks) for :func:`rk4_with_kinematic_jacobian`.
+
+        A_r = G + W_r (+ dD/dr), A_v = W_v (+ dD/dv), A_p = -a_D (module docstring).
+        """
+        r, v = x[..., :3], x[..., 3:6]
+        acc, dr, dv = gravity_frame_with_jacobians(self.earth, r, v, batch_last=True)
+        ap = None
+        if self._has_drag:
+            a_d, d_r, d_v = drag_with_jacobians(self.earth, r, v, self._inv_beta(x))
+            acc += a_d
+            dr = dr + np.moveaxis(d_r, (-2, -1), (0, 1))
+            dv = dv.reshape((3, 3) + (1,) * (d_v.ndim - 2)) + np.moveaxis(d_v, (-2, -1), (0, 1))
+            if self.drag_state:
+                ap = np.moveaxis(-a_d, -1, 0)[:, None]
+        elif self.drag_state:
+            ap = np.zeros((3, 1) + x.shape[:-1])
+        out = np.empty(x.shape)
+        out[..., :3] = v
+        out[..., 3:6] = acc
+        if self.drag_state:
+            out[..., 6] = 0.0
+        return out, KinematicJacobian(dr, dv, ap)
 
     # --- MotionModel protocol --------------------------------------------------------------
     def dynamics_key(self) -> tuple:
@@ -255,7 +280,7 @@ class Ballistic:
     ) -> tuple[NDArray, NDArray]:
         """(mean ``(..., n)``, F = d mean / d x ``(..., n, n)``) by RK4 + variational eqs."""
         x = check_state(x, self.ndim, "Ballistic.propagate_with_jacobian")
-        return rk4_with_jacobian(self._fj, x, dt, t, self.max_step)
+        return rk4_with_kinematic_jacobian(self._fj_blocks, x, dt, t, self.max_step)
 
     def process_noise(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Q ``(..., n, n)`` (batch shape of ``dt``; module docstring)."""

@@ -46,8 +46,13 @@ def j2_acceleration(r: NDArray, mu: float, re: float, j2: float = J2) -> NDArray
     return out
 
 
-def j2_with_gradient(r: NDArray, mu: float, re: float, j2: float = J2) -> tuple[NDArray, NDArray]:
-    """(g ``(..., 3)``, G = d g / d r ``(..., 3, 3)``) of J2 gravity (module docstring)."""
+def j2_with_gradient(
+    r: NDArray, mu: float, re: float, j2: float = J2, batch_last: bool = False
+) -> tuple[NDArray, NDArray]:
+    """(g ``(..., 3)``, G = d g / d r ``(..., 3, 3)``) of J2 gravity (module docstring).
+
+    ``batch_last``: G as ``(3, 3, ...)`` (entry (i, j) a contiguous vector over the batch).
+    """
     x, y, z = r[..., 0], r[..., 1], r[..., 2]
     inv_r2 = 1.0 / (x * x + y * y + z * z)
     m = -mu * inv_r2 * np.sqrt(inv_r2)
@@ -61,16 +66,36 @@ def j2_with_gradient(r: NDArray, mu: float, re: float, j2: float = J2) -> tuple[
     acc[..., 1] = mcxy * y
     acc[..., 2] = mcz * z
     f = -m * inv_r2
-    alpha = np.empty(r.shape)
-    alpha[..., 0] = f * (3.0 * cxy + 2.0 * k * (1.0 - 2.0 * s))
-    alpha[..., 1] = alpha[..., 0]
-    alpha[..., 2] = f * (3.0 * cz + 2.0 * k * (3.0 - 2.0 * s))
-    grad = (alpha * r)[..., :, None] * r[..., None, :]
-    grad[..., :, 2] += (-10.0 * m * k * z * inv_r2)[..., None] * r
-    grad[..., 0, 0] += mcxy
-    grad[..., 1, 1] += mcxy
-    grad[..., 2, 2] += mcz
-    return acc, grad
+    alpha_xy = f * (3.0 * cxy + 2.0 * k * (1.0 - 2.0 * s))
+    alpha_z = f * (3.0 * cz + 2.0 * k * (3.0 - 2.0 * s))
+    beta = -10.0 * m * k * z * inv_r2
+    # G_ij = (alpha_i r_i) r_j + beta r_i delta_jz + m c_i delta_ij, entry by entry (length-N
+    # vector operations; an (N, 3, 1) * (N, 1, 3) broadcast is several times slower)
+    ax, ay, az = alpha_xy * x, alpha_xy * y, alpha_z * z
+    g = np.empty((3, 3) + r.shape[:-1])
+    g[0, 0] = ax * x + mcxy
+    g[0, 1] = ax * y
+    g[0, 2] = ax * z + beta * x
+    g[1, 0] = ay * x
+    g[1, 1] = ay * y + mcxy
+    g[1, 2] = ay * z + beta * y
+    g[2, 0] = az * x
+    g[2, 1] = az * y
+    g[2, 2] = az * z + beta * z + mcz
+    return acc, (g if batch_last else np.moveaxis(g, (0, 1), (-2, -1)))
+
+
+def _frame_dv(earth: EarthModel) -> NDArray:
+    """d a / d v of the frame terms, (3, 3) (cached per Earth model: it is a constant)."""
+    key = (earth.w,)
+    out = _FRAME_DV.get(key)
+    if out is None:
+        out = _FRAME_DV[key] = np.array(earth.frame_jacobians()[1], dtype=float)
+        out.flags.writeable = False
+    return out
+
+
+_FRAME_DV: dict[tuple, NDArray] = {}
 
 
 def gravity_frame(earth: EarthModel, r: NDArray, v: NDArray) -> NDArray:
@@ -88,18 +113,24 @@ def gravity_frame(earth: EarthModel, r: NDArray, v: NDArray) -> NDArray:
 
 
 def gravity_frame_with_jacobians(
-    earth: EarthModel, r: NDArray, v: NDArray
+    earth: EarthModel, r: NDArray, v: NDArray, batch_last: bool = False
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """(a ``(..., 3)``, d a/d r ``(..., 3, 3)``, d a/d v ``(3, 3)``) of :func:`gravity_frame`."""
+    """(a ``(..., 3)``, d a/d r ``(..., 3, 3)``, d a/d v ``(3, 3)``) of :func:`gravity_frame`.
+
+    ``batch_last``: d a/d r as ``(3, 3, ...)`` (see :func:`j2_with_gradient`).
+    """
     if earth.gravity == "j2":
-        acc, grad = j2_with_gradient(r, earth.mu, earth.a)
+        acc, grad = j2_with_gradient(r, earth.mu, earth.a, batch_last=True)
     else:
         acc = np.array(earth.gravitation(r), dtype=float)
         grad = np.array(earth.gravitation_gradient(r), dtype=float)
+        grad = np.ascontiguousarray(np.moveaxis(grad, (-2, -1), (0, 1)))
     w = earth.w
     if w:
         acc[..., 0] += 2.0 * w * v[..., 1] + w * w * r[..., 0]
         acc[..., 1] += -2.0 * w * v[..., 0] + w * w * r[..., 1]
-        grad[..., 0, 0] += w * w
-        grad[..., 1, 1] += w * w
-    return acc, grad, earth.frame_jacobians()[1]
+        grad[0, 0] += w * w
+        grad[1, 1] += w * w
+    if not batch_last:
+        grad = np.moveaxis(grad, (0, 1), (-2, -1))
+    return acc, grad, _frame_dv(earth)

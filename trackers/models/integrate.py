@@ -22,6 +22,11 @@ Hairer, Norsett & Wanner, *Solving ODEs I*, §II.6; Bock 1981), so the EKF linea
 the mean propagation it uses and finite differences of :func:`rk4` agree with
 :func:`rk4_with_jacobian` to rounding.
 
+Kinematic models (state [r (3), v (3), p (k)] with r' = v and p' = 0, e.g. the ballistic
+model) may return their Jacobian as a :class:`KinematicJacobian` (its non-trivial blocks);
+the products A Phi then skip the known zero and identity blocks (same result up to the order
+of floating-point additions).
+
 Shapes: ``x`` is ``(..., n)``; ``dt`` a float or an array broadcastable to ``(...)``; ``t`` a
 float or array broadcastable to ``(...)`` (seconds since the scenario epoch).
 """
@@ -29,14 +34,78 @@ float or array broadcastable to ``(...)`` (seconds since the scenario epoch).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 #: f(x, t) -> x' with x (..., n), t broadcastable to (...).
 Dynamics = Callable[[NDArray, NDArray], NDArray]
-#: f(x, t) -> (x', A = df/dx) with A (..., n, n).
+#: f(x, t) -> (x', A = df/dx) with A (..., n, n) or a :class:`KinematicJacobian`.
 DynamicsWithJacobian = Callable[[NDArray, NDArray], tuple[NDArray, NDArray]]
+
+
+class KinematicJacobian(NamedTuple):
+    """A = df/dx of a state x = [r (3), v (3), p (k)] with r' = v and p' = 0, by blocks:
+
+        A = [[0, I, 0], [A_r, A_v, A_p], [0, 0, 0]]
+
+    so that A M = [M_v; A_r M_r + A_v M_v + A_p M_p; 0] for M = [M_r; M_v; M_p] (row blocks):
+    one (3 x 3)(3 x c) product per batch element instead of an (n x n)(n x c) one.
+
+    Blocks are stored *batch-last* ("structure of arrays"): entry (i, j) of every batch
+    element is one contiguous ``(...)`` vector, so the products are a few long vector
+    operations (NumPy's stacked ``@`` on 3 x 3 / 6 x 6 matrices costs ~100 ns per element,
+    the vector form ~4x less).
+
+    Attributes
+    ----------
+    ar : (3, 3, ...) array
+        d v' / d r.
+    av : (3, 3) or (3, 3, ...) array
+        d v' / d v; a shared (3, 3) matrix is applied by its non-zero entries (e.g. the two
+        Coriolis terms).
+    ap : (3, k, ...) array or None
+        d v' / d p (None: k = 0).
+    """
+
+    ar: NDArray
+    av: NDArray
+    ap: NDArray | None = None
+
+    @property
+    def n(self) -> int:
+        return 6 if self.ap is None else 6 + self.ap.shape[1]
+
+    def dense(self) -> NDArray:
+        """A batch-last, ``(n, n, ...)``."""
+        n, batch = self.n, self.ar.shape[2:]
+        a = np.zeros((n, n) + batch)
+        a[0, 3] = a[1, 4] = a[2, 5] = 1.0
+        a[3:6, 0:3] = self.ar
+        a[3:6, 3:6] = self.av.reshape(self.av.shape + (1,) * (a.ndim - self.av.ndim))
+        if self.ap is not None:
+            a[3:6, 6:] = self.ap
+        return a
+
+    def __matmul__(self, m: NDArray) -> NDArray:
+        """A M for a batch-last M ``(n, c, ...)``: ``(n, c, ...)``."""
+        ar = self.ar[:, :, None]  # (3, 3, 1, ...) against rows M[k] (c, ...)
+        lower = ar[:, 0] * m[0] + ar[:, 1] * m[1] + ar[:, 2] * m[2]
+        if self.av.ndim == 2:
+            for i, k in zip(*np.nonzero(self.av), strict=True):
+                lower[i] += self.av[i, k] * m[3 + k]
+        else:
+            av = self.av[:, :, None]
+            lower += av[:, 0] * m[3] + av[:, 1] * m[4] + av[:, 2] * m[5]
+        if self.ap is not None:
+            for c in range(self.ap.shape[1]):
+                lower += self.ap[:, c, None] * m[6 + c]
+        out = np.empty((m.shape[0],) + lower.shape[1:])
+        out[0:3] = m[3:6]
+        out[3:6] = lower
+        out[6:] = 0.0
+        return out
 
 
 def substeps(dt: ArrayLike, max_step: float) -> tuple[int, NDArray]:
@@ -111,6 +180,48 @@ def rk4_with_jacobian(
         phi = phi + h2 / 6.0 * (p1 + 2.0 * p2 + 2.0 * p3 + p4)
         tt = tt + hs
     return x, phi
+
+
+def rk4_with_kinematic_jacobian(
+    fjk: Callable[[NDArray, NDArray], tuple[NDArray, KinematicJacobian]],
+    x: ArrayLike,
+    dt: ArrayLike,
+    t: ArrayLike = 0.0,
+    max_step: float = 1.0,
+) -> tuple[NDArray, NDArray]:
+    """:func:`rk4_with_jacobian` for models whose A is a :class:`KinematicJacobian`.
+
+    The same RK4 stages and variational products, with Phi and the stage products kept
+    batch-last ``(n, n, ...)`` (so per-run dt broadcasts on the trailing axes) and A applied
+    by blocks. Returns ``(x1 (..., n), Phi (..., n, n))``, equal to :func:`rk4_with_jacobian`
+    with the dense A up to the order of floating-point additions.
+    """
+    x = np.asarray(x, float)
+    n_sub, h = substeps(dt, max_step)
+    h1 = h[..., None]
+    tt = np.asarray(t, float)
+    nx = x.shape[-1]
+    phi = None  # identity before the first substep
+    for _ in range(n_sub):
+        k1, a1 = fjk(x, tt)
+        if phi is None:
+            p1 = a1.dense()
+            eye = np.eye(nx).reshape((nx, nx) + (1,) * (p1.ndim - 2))
+            phi = eye + 0.0 * h  # (n, n, ...) with the batch shape of dt
+        else:
+            p1 = a1 @ phi
+        k2, a2 = fjk(x + 0.5 * h1 * k1, tt + 0.5 * h)
+        p2 = a2 @ (phi + 0.5 * h * p1)
+        k3, a3 = fjk(x + 0.5 * h1 * k2, tt + 0.5 * h)
+        p3 = a3 @ (phi + 0.5 * h * p2)
+        k4, a4 = fjk(x + h1 * k3, tt + h)
+        p4 = a4 @ (phi + h * p3)
+        x = x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        phi = phi + h / 6.0 * (p1 + 2.0 * p2 + 2.0 * p3 + p4)
+        tt = tt + h
+    batch = np.broadcast_shapes(x.shape[:-1], phi.shape[2:])
+    phi = np.broadcast_to(phi, (nx, nx) + batch)
+    return x, np.ascontiguousarray(np.moveaxis(phi, (0, 1), (-2, -1)))
 
 
 def van_loan(a: ArrayLike, qc: ArrayLike, dt: float) -> tuple[NDArray, NDArray]:
