@@ -43,7 +43,6 @@ from trackers.filters.linalg_small import (
     inv_spd,
     matmul,
     matvec,
-    quad_form,
     selection_slice,
     symmetrize,
 )
@@ -199,8 +198,9 @@ def kalman_update(
     # K = C S^-1
     K = matmul(cross, Sinv)
     Kt = K.swapaxes(-1, -2)
-    # x+ = x + K nu
-    mean = x + matvec(K, nu)
+    # x+ = x + K nu = x + C w  and  nis = nu' w,  with w = S^-1 nu (one product for both)
+    w = matvec(Sinv, nu)
+    mean = x + matvec(cross, w)
     if H is not None and R is not None:
         # Joseph form P+ = (I - K H) P (I - K H)' + K R K', evaluated by associativity as
         # B = (I - K H) P = P - K (P H')',  P+ = B + (K R - B H') K'
@@ -214,7 +214,7 @@ def kalman_update(
         cov = P - matmul(matmul(K, S), Kt)
     cov = symmetrize(cov)
     # nis = nu' S^-1 nu ;  loglik = -0.5 (nis + log det S + m log 2 pi)
-    nis = quad_form(nu, Sinv)
+    nis = (w * nu).sum(axis=-1)
     loglik = -0.5 * (nis + (logdet + m * LOG_2PI))
     if any_missed:
         mean = np.where(missed[..., None], x, mean)
