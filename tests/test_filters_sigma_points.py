@@ -52,6 +52,24 @@ def test_non_pd_members_give_nan_not_exceptions(m):
     assert np.isnan(L[2]).any() and np.all(np.isfinite(L[[0, 1, 3]]))
 
 
+@pytest.mark.parametrize("m", [2, 6, 9])
+def test_cholesky_loop_on_large_batches_matches_lapack(m):
+    # batches >= CHOLESKY_LAPACK_BELOW take the written-out loop for every n
+    from trackers.filters.linalg_small import CHOLESKY_LAPACK_BELOW
+
+    rng = np.random.default_rng(30 + m)
+    S = _spd(rng, (3, CHOLESKY_LAPACK_BELOW), m)
+    L = cholesky_lower(S)
+    assert L.shape == S.shape and L.flags.c_contiguous
+    np.testing.assert_allclose(L, np.linalg.cholesky(S), rtol=1e-10, atol=1e-12)
+    S[1, 7] = -S[1, 7]
+    L = cholesky_lower(S)
+    assert np.isnan(L[1, 7]).any()
+    bad = np.zeros(S.shape[:-2], bool)
+    bad[1, 7] = True
+    assert np.all(np.isfinite(L[~bad]))
+
+
 def test_rules_weights_and_points():
     r = merwe_scaled(4, 0.5, 2.0, 1.0)
     lam = 0.25 * 5 - 4

@@ -231,37 +231,48 @@ def inv_spd(S: NDArray) -> tuple[NDArray, NDArray]:
     return np.where(ok[..., None, None], inv, np.nan), np.where(ok, logdet, np.nan)
 
 
+#: Batches smaller than this use LAPACK for n > 3 (its per-matrix cost, ~0.4 us, is then
+#: below the fixed cost of the ~5 n NumPy calls of the written-out loop).
+CHOLESKY_LAPACK_BELOW = 128
+
+
 def cholesky_lower(P: NDArray) -> NDArray:
     """Lower Cholesky factor L (L L^T = P) of SPD matrices ``(..., n, n)``, batched.
 
-    Cholesky–Banachiewicz, row by row:
+    Cholesky–Banachiewicz, column by column:
         L_jj = sqrt(P_jj - sum_{k<j} L_jk^2),
         L_ij = (P_ij - sum_{k<j} L_ik L_jk) / L_jj   (i > j).
-    Each entry is one vectorised operation over the batch (used for n <= 3, and as the
-    fallback when some member is not PD); entries become NaN where P is not positive
-    definite, so one bad Monte Carlo run does not stop the others.
+    Each entry is one vectorised operation over the batch, with the batch axis last (so the
+    operands are contiguous rows): ~2x faster than LAPACK's per-matrix calls for 1000 6x6
+    matrices. Used for n <= 3, for batches of at least ``CHOLESKY_LAPACK_BELOW`` matrices,
+    and as the fallback when some member is not PD; entries become NaN where P is not
+    positive definite, so one bad Monte Carlo run does not stop the others.
     """
     P = np.asarray(P, dtype=float)
     n = P.shape[-1]
-    if n > 3:
-        # LAPACK is as fast as the written-out loop from n = 4 on; fall back to the loop
-        # (NaN for the non-PD members only) when any member of the batch is not PD.
+    batch = P.shape[:-2]
+    size = math.prod(batch)
+    if n > 3 and size < CHOLESKY_LAPACK_BELOW:
+        # LAPACK for small batches; the loop (NaN for the non-PD members only) when any
+        # member of the batch is not PD.
         try:
             return np.linalg.cholesky(P)
         except np.linalg.LinAlgError:
             pass
-    L = np.zeros_like(P)
+    # (n, n, M): P[i, j] is a contiguous row over the M batch members
+    Pt = np.ascontiguousarray(np.moveaxis(P.reshape(size, n, n), 0, -1))
+    L = np.zeros_like(Pt)
     with np.errstate(invalid="ignore", divide="ignore"):
         for j in range(n):
-            Lj = L[..., j, :j]
-            d = P[..., j, j] - np.einsum("...k,...k->...", Lj, Lj)
+            Lj = L[j, :j]  # (j, M)
+            d = Pt[j, j] - (Lj * Lj).sum(axis=0) if j else Pt[j, j]
             ljj = np.sqrt(np.where(d > 0, d, np.nan))
-            L[..., j, j] = ljj
+            L[j, j] = ljj
             if j + 1 < n:
                 # column j below the diagonal: (P[i, j] - L[i, :j] . L[j, :j]) / L[j, j]
-                s = P[..., j + 1 :, j] - np.einsum("...ik,...k->...i", L[..., j + 1 :, :j], Lj)
-                L[..., j + 1 :, j] = s / ljj[..., None]
-    return L
+                s = Pt[j + 1 :, j] - (L[j + 1 :, :j] * Lj).sum(axis=1) if j else Pt[j + 1 :, j]
+                L[j + 1 :, j] = s / ljj
+    return np.ascontiguousarray(np.moveaxis(L, -1, 0)).reshape(P.shape)
 
 
 def quad_form(v: NDArray, M: NDArray) -> NDArray:
