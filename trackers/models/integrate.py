@@ -51,7 +51,8 @@ class KinematicJacobian(NamedTuple):
         A = [[0, I, 0], [A_r, A_v, A_p], [0, 0, 0]]
 
     so that A M = [M_v; A_r M_r + A_v M_v + A_p M_p; 0] for M = [M_r; M_v; M_p] (row blocks):
-    one (3 x 3)(3 x c) product per batch element instead of an (n x n)(n x c) one.
+    one (3 x 3)(3 x n) product per batch element instead of an (n x n)(n x n) one
+    (:meth:`lower`).
 
     Blocks are stored *batch-last* ("structure of arrays"): entry (i, j) of every batch
     element is one contiguous ``(...)`` vector, so the products are a few long vector
@@ -88,23 +89,26 @@ class KinematicJacobian(NamedTuple):
             a[3:6, 6:] = self.ap
         return a
 
-    def __matmul__(self, m: NDArray) -> NDArray:
-        """A M for a batch-last M ``(n, c, ...)``: ``(n, c, ...)``."""
-        ar = self.ar[:, :, None]  # (3, 3, 1, ...) against rows M[k] (c, ...)
-        lower = ar[:, 0] * m[0] + ar[:, 1] * m[1] + ar[:, 2] * m[2]
+    def lower(self, mr: NDArray, mv: NDArray) -> NDArray:
+        """Row block v of A M: A_r M_r + A_v M_v + A_p M_p, ``(3, n, ...)``.
+
+        ``mr``, ``mv``: row blocks r and v of M ``(3, n, ...)``; M_p = [0, I] (the rows of
+        the constant parameters in Phi and every RK4 stage input, since p' = 0).
+        """
+        ar = self.ar[:, :, None]  # (3, 3, 1, ...) against the rows M[k] (n, ...)
+        out = ar[:, 0] * mr[0]
+        out += ar[:, 1] * mr[1]
+        out += ar[:, 2] * mr[2]
         if self.av.ndim == 2:
             for i, k in zip(*np.nonzero(self.av), strict=True):
-                lower[i] += self.av[i, k] * m[3 + k]
+                out[i] += self.av[i, k] * mv[k]
         else:
             av = self.av[:, :, None]
-            lower += av[:, 0] * m[3] + av[:, 1] * m[4] + av[:, 2] * m[5]
+            out += av[:, 0] * mv[0]
+            out += av[:, 1] * mv[1]
+            out += av[:, 2] * mv[2]
         if self.ap is not None:
-            for c in range(self.ap.shape[1]):
-                lower += self.ap[:, c, None] * m[6 + c]
-        out = np.empty((m.shape[0],) + lower.shape[1:])
-        out[0:3] = m[3:6]
-        out[3:6] = lower
-        out[6:] = 0.0
+            out[:, 6:] += self.ap
         return out
 
 
@@ -191,37 +195,73 @@ def rk4_with_kinematic_jacobian(
 ) -> tuple[NDArray, NDArray]:
     """:func:`rk4_with_jacobian` for models whose A is a :class:`KinematicJacobian`.
 
-    The same RK4 stages and variational products, with Phi and the stage products kept
-    batch-last ``(n, n, ...)`` (so per-run dt broadcasts on the trailing axes) and A applied
-    by blocks. Returns ``(x1 (..., n), Phi (..., n, n))``, equal to :func:`rk4_with_jacobian`
-    with the dense A up to the order of floating-point additions.
+    The same RK4 stages and variational products, by row blocks of Phi = [Phi_r; Phi_v;
+    Phi_p]. With A = [[0, I, 0], [A_r, A_v, A_p], [0, 0, 0]] the stage products
+    p_s = A_s M_s of the stage inputs M_1 = Phi, M_s = Phi + c_s h p_{s-1} (c = 1/2, 1/2, 1)
+    have the row blocks p_s,r = M_s,v, p_s,v = L_s = A_r M_s,r + A_v M_s,v + A_p M_s,p and
+    p_s,p = 0, so Phi_p = [0, I] throughout and, per substep,
+
+        M_s,r = Phi_r + c_s h M_{s-1},v          M_s,v = Phi_v + c_s h L_{s-1}
+        Phi_r <- Phi_r + h/6 (M_1,v + 2 M_2,v + 2 M_3,v + M_4,v)
+        Phi_v <- Phi_v + h/6 (L_1 + 2 L_2 + 2 L_3 + L_4)
+
+    The blocks are kept batch-last ``(3, n, ...)`` (per-run dt broadcasts on the trailing
+    axes). Returns ``(x1 (..., n), Phi (..., n, n))``, equal to :func:`rk4_with_jacobian` with
+    the dense A up to the order of floating-point additions (tested).
     """
     x = np.asarray(x, float)
     n_sub, h = substeps(dt, max_step)
     h1 = h[..., None]
     tt = np.asarray(t, float)
     nx = x.shape[-1]
-    phi = None  # identity before the first substep
+    batch = np.broadcast_shapes(x.shape[:-1], h.shape)
+    ones = (1,) * len(batch)
+    eye = np.eye(nx).reshape((nx, nx) + ones)
+    phi_r = phi_v = None  # identity rows before the first substep
+    half = 0.5 * h
+    sixth = h / 6.0
     for _ in range(n_sub):
         k1, a1 = fjk(x, tt)
-        if phi is None:
-            p1 = a1.dense()
-            eye = np.eye(nx).reshape((nx, nx) + (1,) * (p1.ndim - 2))
-            phi = eye + 0.0 * h  # (n, n, ...) with the batch shape of dt
+        if phi_r is None:
+            phi_r = np.broadcast_to(eye[0:3], (3, nx) + batch)
+            phi_v = np.broadcast_to(eye[3:6], (3, nx) + batch)
+            # L_1 = A_1 rows v (Phi = I)
+            l1 = np.zeros((3, nx) + batch)
+            l1[:, 0:3] = a1.ar
+            l1[:, 3:6] = a1.av.reshape(a1.av.shape + (1,) * (l1.ndim - a1.av.ndim))
+            if a1.ap is not None:
+                l1[:, 6:] = a1.ap
         else:
-            p1 = a1 @ phi
-        k2, a2 = fjk(x + 0.5 * h1 * k1, tt + 0.5 * h)
-        p2 = a2 @ (phi + 0.5 * h * p1)
-        k3, a3 = fjk(x + 0.5 * h1 * k2, tt + 0.5 * h)
-        p3 = a3 @ (phi + 0.5 * h * p2)
+            l1 = a1.lower(phi_r, phi_v)
+        k2, a2 = fjk(x + 0.5 * h1 * k1, tt + half)
+        mv2 = phi_v + half * l1
+        l2 = a2.lower(phi_r + half * phi_v, mv2)
+        k3, a3 = fjk(x + 0.5 * h1 * k2, tt + half)
+        mv3 = phi_v + half * l2
+        l3 = a3.lower(phi_r + half * mv2, mv3)
         k4, a4 = fjk(x + h1 * k3, tt + h)
-        p4 = a4 @ (phi + h * p3)
+        mv4 = phi_v + h * l3
+        l4 = a4.lower(phi_r + h * mv3, mv4)
         x = x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        phi = phi + h / 6.0 * (p1 + 2.0 * p2 + 2.0 * p3 + p4)
+        # Phi_r += h/6 (M_1,v + 2 M_2,v + 2 M_3,v + M_4,v), likewise Phi_v with the L_s
+        mv2 += mv3
+        mv2 *= 2.0
+        mv2 += phi_v
+        mv2 += mv4
+        mv2 *= sixth
+        l2 += l3
+        l2 *= 2.0
+        l2 += l1
+        l2 += l4
+        l2 *= sixth
+        phi_r = phi_r + mv2
+        phi_v = phi_v + l2
         tt = tt + h
-    batch = np.broadcast_shapes(x.shape[:-1], phi.shape[2:])
-    phi = np.broadcast_to(phi, (nx, nx) + batch)
-    return x, np.ascontiguousarray(np.moveaxis(phi, (0, 1), (-2, -1)))
+    phi = np.empty(batch + (nx, nx))
+    phi[..., 0:3, :] = np.moveaxis(phi_r, (0, 1), (-2, -1))
+    phi[..., 3:6, :] = np.moveaxis(phi_v, (0, 1), (-2, -1))
+    phi[..., 6:, :] = np.eye(nx)[6:]
+    return x, phi
 
 
 def van_loan(a: ArrayLike, qc: ArrayLike, dt: float) -> tuple[NDArray, NDArray]:
