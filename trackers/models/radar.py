@@ -147,13 +147,19 @@ class Radar:
         p = np.sqrt(p2)
         rho2 = p2 + u * u
         rho = np.sqrt(rho2)
-        zero = np.zeros_like(e)
-        safe_p2 = np.where(p2 > 0, p2, 1.0)
+        ok = p2 > 0
+        safe_p2 = np.where(ok, p2, 1.0)
         safe_p = np.where(p > 0, p, 1.0)
-        d_rho = d / rho[..., None]
-        d_az = np.where((p2 > 0)[..., None], np.stack([n, -e, zero], -1) / safe_p2[..., None], 0)
-        d_el = np.stack([-e * u, -n * u, p2], -1) / (safe_p * rho2)[..., None]
-        rows = np.stack([d_rho, d_az, d_el], axis=-2) @ rot  # (..., 3, 3) w.r.t. ECEF r
+        # rows d(rho, az, el)/d(e, n, u), entry by entry (length-N vector operations)
+        g = np.empty(d.shape + (3,))
+        g[..., 0, 0], g[..., 0, 1], g[..., 0, 2] = e / rho, n / rho, u / rho
+        g[..., 1, 0] = np.where(ok, n / safe_p2, 0.0)
+        g[..., 1, 1] = np.where(ok, -e / safe_p2, 0.0)
+        g[..., 1, 2] = 0.0
+        den = safe_p * rho2
+        g[..., 2, 0], g[..., 2, 1], g[..., 2, 2] = -e * u / den, -n * u / den, p2 / den
+        # w.r.t. ECEF r: G rot, one (3 N, 3) @ (3, 3) product
+        rows = (g.reshape(-1, 3) @ rot).reshape(g.shape)
         m = self.ndim_meas
         h = np.zeros(x.shape[:-1] + (m, x.shape[-1]))
         h[..., :3, :3] = rows
