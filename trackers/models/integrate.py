@@ -99,6 +99,18 @@ class KinematicJacobian(NamedTuple):
         out = ar[:, 0] * mr[0]
         out += ar[:, 1] * mr[1]
         out += ar[:, 2] * mr[2]
+        return self._add_v_p(out, mv)
+
+    def lower_unit(self, c: NDArray, mv: NDArray) -> NDArray:
+        """:meth:`lower` for M_r = [I, c I, 0] (RK4 stage 2 from Phi = I): A_r M_r is
+        [A_r, c A_r, 0], no products needed (the same values as :meth:`lower`)."""
+        out = np.zeros(np.broadcast_shapes(mv.shape, (3, mv.shape[1]) + self.ar.shape[2:]))
+        out[:, 0:3] = self.ar
+        out[:, 3:6] = c * self.ar
+        return self._add_v_p(out, mv)
+
+    def _add_v_p(self, out: NDArray, mv: NDArray) -> NDArray:
+        """out += A_v M_v + A_p M_p (M_p = [0, I])."""
         if self.av.ndim == 2:
             for i, k in zip(*np.nonzero(self.av), strict=True):
                 out[i] += self.av[i, k] * mv[k]
@@ -222,7 +234,8 @@ def rk4_with_kinematic_jacobian(
     sixth = h / 6.0
     for _ in range(n_sub):
         k1, a1 = fjk(x, tt)
-        if phi_r is None:
+        first = phi_r is None
+        if first:
             phi_r = np.broadcast_to(eye[0:3], (3, nx) + batch)
             phi_v = np.broadcast_to(eye[3:6], (3, nx) + batch)
             # L_1 = A_1 rows v (Phi = I)
@@ -235,7 +248,8 @@ def rk4_with_kinematic_jacobian(
             l1 = a1.lower(phi_r, phi_v)
         k2, a2 = fjk(x + 0.5 * h1 * k1, tt + half)
         mv2 = phi_v + half * l1
-        l2 = a2.lower(phi_r + half * phi_v, mv2)
+        # M_2,r = Phi_r + h/2 Phi_v = [I, h/2 I, 0] while Phi = I (first substep)
+        l2 = a2.lower_unit(half, mv2) if first else a2.lower(phi_r + half * phi_v, mv2)
         k3, a3 = fjk(x + 0.5 * h1 * k2, tt + half)
         mv3 = phi_v + half * l2
         l3 = a3.lower(phi_r + half * mv2, mv3)
