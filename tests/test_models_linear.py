@@ -156,3 +156,17 @@ def test_linear_position_matrices_are_read_only():
     p = LinearPosition(2.0)
     assert p.matrix() is p.matrix() and not p.noise_cov().flags.writeable
     np.testing.assert_array_equal(p.noise_cov(), 4.0 * np.eye(3))
+
+
+def test_pickled_models_keep_read_only_matrices_and_equality():
+    import pickle
+
+    cv, pos = CV(q=2.0), LinearPosition(2.0)
+    cv.transition_matrix(1.0)
+    cv2, pos2 = pickle.loads(pickle.dumps(cv)), pickle.loads(pickle.dumps(pos))
+    assert cv2 == cv and pos2 == pos
+    assert "_matrix_cache" not in pickle.loads(pickle.dumps(cv)).__dict__
+    for a in (cv2.transition_matrix(1.0), pos2.matrix(), pos2.noise_cov()):
+        assert not a.flags.writeable
+    np.testing.assert_array_equal(cv2.transition_matrix(1.0), cv.transition_matrix(1.0))
+    np.testing.assert_array_equal(pos2.noise_cov(), pos.noise_cov())

@@ -140,6 +140,10 @@ class _LinearMotion:
             cache[key] = M
         return M
 
+    def __getstate__(self) -> dict:
+        # the cache is not pickled (unpickled arrays would be writeable); it refills on use
+        return {k: v for k, v in self.__dict__.items() if k != "_matrix_cache"}
+
     def transition_matrix(self, dt: float | ArrayLike) -> NDArray:
         """F(dt): ``(n, n)`` (read-only, cached) for scalar dt, ``(..., n, n)`` for array dt."""
         return self._cached("F", dt)
@@ -357,6 +361,14 @@ class LinearPosition:
         for name, a in (("_H", H), ("_R", R)):
             a.setflags(write=False)
             object.__setattr__(self, name, a)
+
+    def __getstate__(self) -> dict:
+        # H and R are rebuilt (read-only) on unpickling rather than pickled
+        return {k: v for k, v in self.__dict__.items() if k not in ("_H", "_R")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def matrix(self) -> NDArray:
         """H = [I3, 0], ``(3, n)`` (read-only)."""
