@@ -21,39 +21,50 @@ as a Stone Soup transition model (trackers.baselines.stonesoup_adapters), for W4
 
 Usage:
     python benchmarks/speed.py [--quick] [--json PATH] [--n 1 100 1000 10000] [--steps 1000]
+                               [--workloads W1 W2 ...] [--no-malloc-tuning]
 
 Prints a table of steps/s and ratios and the peak resident memory (``resource.ru_maxrss``)
 after each N. ``--quick`` (N in {1, 100, 1000}, T = 100, short peer runs) finishes within a
 minute.
 
-Measured 2026-11-25 17:00-17:12 UTC (full run, 2 cores shared with other jobs, load 2-3, so
-+-30%; filterpy's KF ran at 1.1e4 steps/s here vs ~5e4 on an idle machine): filter-steps/s and
-ratios at N = 1000 [N = 10000]; peak RSS 874 MiB at N = 10000, T = 1000 (three 240 MB
-measurement arrays held at once).
+Measured 2026-11-25 17:44-17:50 UTC with ``python benchmarks/speed.py --n 1 1000 10000``
+(T = 1000, allocator tuned, see ``tune_malloc``; 2 cores shared with other jobs, load
+1.1-1.8, so +-30%): filter-steps/s and ratios at N = 1000 [N = 10000]; peers (one run):
+filterpy KF 2.3e4, EKF 1.8e3, UKF 4.1e2, IMMEstimator 1.3e3; Stone Soup KF 1.2e3, EKF 6.8e2,
+UKF 4.6e2. Peak RSS 902 MiB at N = 10000, T = 1000.
 
-    W1   trackers 2.1e6 [7.0e6]   188x filterpy (target 30x)  2822x Stone Soup (target 500x)
-    W1m  trackers 4.8e5 [6.3e5]    44x filterpy                653x Stone Soup
-    W2   trackers 1.9e5 [1.9e5]   134x filterpy                352x Stone Soup
-    W3   trackers 1.1e5 [9.8e4]   440x filterpy UKF (target 100x)  323x Stone Soup
-    W4   trackers 6.3e4 [6.0e4]    67x filterpy IMMEstimator on W4cv (target 100x: missed)
-    W4cv trackers 1.2e5 [1.1e5]   129x filterpy IMMEstimator
-    N = 1 (ours / filterpy): W1 0.23 (target >= 0.5: missed), W1m 0.20, W2 0.64, W3 4.8,
-    W4cv 0.66
+    W1   trackers 5.6e6 [1.1e7]   237x filterpy (target 30x)  4790x Stone Soup (target 500x)
+    W1m  trackers 6.9e5 [8.2e5]    29x filterpy                594x Stone Soup
+    W2   trackers 3.0e5 [3.3e5]   165x filterpy                438x Stone Soup
+    W3   trackers 1.2e5 [1.2e5]   284x filterpy UKF (target 100x)  252x Stone Soup
+    W4   trackers 9.4e4 [9.0e4]    71x filterpy IMMEstimator on W4cv (target 100x: missed)
+    W4cv trackers 1.8e5 [1.4e5]   138x filterpy IMMEstimator
+    N = 1 (ours / filterpy): W1 0.72, W1m 0.69, W2 0.71, W3 4.4, W4 0.48, W4cv 1.1
 
-Profile notes (cProfile, N = 1000, on the filter code of 16:45-17:05 UTC):
-- W1/W4cv: ``gaussian.kalman_update`` (Joseph form, four (N,6,6) products) dominates; at N = 1
-  the per-call overhead of rebuilding F and Q every step (``linear._kron_i3``/``_block``/
-  ``_check_dt``), ``np.any``/``np.all`` checks and ``broadcast_to`` is ~1/3 of the step.
-  Caching F, Q per dt and the P - K S K' form for the KF would close most of the N = 1 gap.
+W2/W4/W4cv at N = 1000, T = 200 on an idle machine (17:54-17:56 UTC, load 0.0-0.7), two
+rounds each of ``python benchmarks/speed.py --workloads W2 W4 W4cv --n 1000 --steps 200``:
+the tree at 17:16 UTC (before the changes below) W2 1.6e5, W4 5.1-5.6e4, W4cv 8.7-9.2e4
+(W4 41-44x filterpy's IMM at 1.2-1.4e3); now with ``--no-malloc-tuning`` W2 2.8-3.2e5,
+W4 7.1-7.6e4 (55-66x), W4cv 1.3e5; now tuned W2 2.8-3.2e5, W4 0.82-1.03e5 (79-98x),
+W4cv 1.2-1.6e5. filterpy's IMM rate alone varies 0.8-1.4e3 between runs.
+
+Profile notes (cProfile, N = 1000):
+- W1/W4cv (16:45-17:05 UTC, filter code of then): ``gaussian.kalman_update`` (Joseph form,
+  four (N,6,6) products) dominated; at N = 1 the per-call overhead of rebuilding F and Q
+  every step, ``np.any``/``np.all`` checks and ``broadcast_to`` was ~1/3 of the step.
 - W3 (before the filters' later changes): ``np.einsum`` in ``sigma_points`` /
   ``transform_moments`` was ~40% of the UKF step; ``xi @ L'`` and ``swapaxes(wdY) @ dY`` are
   1.7-5x faster for these shapes.
-- W2/W4: the model (RK4 with variational equations, 4 stages) is ~55% of an EKF step after
-  fusing J2 + gradient (``trackers.models.forces``; ``earth.gravity.j2_gradient`` alone was
-  1 ms per 1000 states): per RK4 step at N = 1000 ~1.5 ms in the four A(x) evaluations and
-  ~2 ms in the variational products/sums; the IMM's mixing is ~15% of W4. W4 is 3 ballistic
-  EKFs (each ~1/2 of a W2 step is the model) against filterpy's 3 linear KFs, hence below
-  target; W4cv (same workload as filterpy) meets it.
+- W2/W4 (17:40 UTC, allocator tuned): the three ballistic EKF modes that differ only in q
+  are predicted and updated in one stacked call (``IMM(batch_modes=True)``, N -> 3N = 3000).
+  Of a W4 step: the filter core's stacked (3N, 6, 6) products (``linalg_small.matmul``)
+  ~27%, ``symmetrize`` ~6%; the model (RK4 + variational equations by Jacobian blocks,
+  ``integrate.rk4_with_kinematic_jacobian``, and J2 + gradient) ~25%; IMM mixing ~14%; the
+  IMM's combined innovation statistics ~5%; radar Jacobian ~5%. What helped: the variational
+  products by blocks, batch-last (A = [[0, I], [A_r, A_v]]: einsum over (3, 6, N) blocks,
+  ~5x faster than stacked 6x6 ``@``); einsum outer products (~2x vs broadcasting); and the
+  allocator: without ``tune_malloc`` fresh ~1 MB temporaries page-fault every step, ~30% of
+  W4. Batching the modes alone changed little at N = 1000 (the cost is per element).
 """
 
 from __future__ import annotations
