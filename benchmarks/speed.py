@@ -172,19 +172,25 @@ def ballistic_data(n: int, t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- timing -------------------------------------------------------------------------------
-def time_ours(estimator, prior, z: np.ndarray, sensor) -> float:
-    """Seconds for ``run(keep='final')`` over all runs and steps."""
+def time_ours(estimator, prior, z: np.ndarray, sensor, budget_s: float = 3.0) -> float:
+    """Seconds for ``run(keep='final')`` over all runs and steps: the fastest of up to three
+    timed calls (as many as fit in ``budget_s``), like the peers' best-of in :func:`rate`."""
     t = z.shape[-2]
     stream = MeasurementStream(DT * np.arange(1, t + 1), np.zeros(t, int), z)
     # warm-up on a few steps (imports, caches), not timed
     warm = MeasurementStream(stream.t[:3], stream.sensor[:3], z[..., :3, :])
     run(estimator, prior, warm, [sensor], keep="final")
-    t0 = time.perf_counter()
-    out = run(estimator, prior, stream, [sensor], keep="final")
-    dt = time.perf_counter() - t0
-    if not np.all(np.isfinite(out.final_gaussian.mean)):
-        raise RuntimeError("non-finite final estimate")
-    return dt
+    best, spent = np.inf, 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = run(estimator, prior, stream, [sensor], keep="final")
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+        if not np.all(np.isfinite(out.final_gaussian.mean)):
+            raise RuntimeError("non-finite final estimate")
+        if spent + dt > budget_s:
+            break
+    return best
 
 
 def rate(fn: Callable[[], object], steps: int, repeat: int = 2) -> float:
