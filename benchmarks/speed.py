@@ -311,17 +311,27 @@ def peer_rates(t_peer: dict[str, int], seed: int) -> list[dict]:
             zc[: tp["fp_imm"]],
         ),
     )
+    bals = [Ballistic(q=qq) for qq in IMM_Q]
+    add(
+        "W4",
+        "filterpy",
+        tp["fp_imm_ekf"],
+        lambda: fp.run_imm_ekf(
+            bals,
+            [m.process_noise(xb, DT) for m in bals],
+            RADAR,
+            [xb] * 3,
+            [P0_BAL] * 3,
+            np.full(3, 1 / 3),
+            TRANS3,
+            zb[: tp["fp_imm_ekf"]],
+            DT,
+        ),
+        "IMMEstimator over filterpy EKFs driven by our models (exact likelihood)",
+    )
     for r in list(out):
         if r["workload"] == "W1":
             out.append({**r, "workload": "W1m", "note": "peer rate of W1 (5% fewer updates)"})
-        if r["workload"] == "W4cv":
-            out.append(
-                {
-                    **r,
-                    "workload": "W4",
-                    "note": "filterpy IMMEstimator on W4cv (nearest equivalent)",
-                }
-            )
     return out
 
 
@@ -343,9 +353,27 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ns = a.n or ([1, 100, 1000] if a.quick else [1, 100, 1000, 10000])
     t_steps = a.steps or (100 if a.quick else 1000)
     t_peer = (
-        dict(fp_kf=200, ss_kf=50, fp_ekf=50, ss_ekf=30, fp_ukf=20, ss_ukf=10, fp_imm=100)
+        dict(
+            fp_kf=200,
+            ss_kf=50,
+            fp_ekf=50,
+            ss_ekf=30,
+            fp_ukf=20,
+            ss_ukf=10,
+            fp_imm=100,
+            fp_imm_ekf=20,
+        )
         if a.quick
-        else dict(fp_kf=1000, ss_kf=200, fp_ekf=300, ss_ekf=100, fp_ukf=100, ss_ukf=40, fp_imm=500)
+        else dict(
+            fp_kf=1000,
+            ss_kf=200,
+            fp_ekf=300,
+            ss_ekf=100,
+            fp_ukf=100,
+            ss_ukf=40,
+            fp_imm=500,
+            fp_imm_ekf=100,
+        )
     )
     print(f"# trackers: T = {t_steps} steps, N = {ns}; peers: one run, steps {t_peer}")
     print(f"# allocator: {malloc} (tune_malloc; --no-malloc-tuning for glibc's defaults)")

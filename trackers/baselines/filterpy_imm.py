@@ -13,12 +13,22 @@ requires equal-size filters with a fixed transition matrix; its likelihoods are 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["make_kf", "run_ekf", "run_imm", "run_kf", "run_ukf"]
+__all__ = [
+    "exact_log_likelihood",
+    "make_ekf",
+    "make_kf",
+    "run_ekf",
+    "run_imm",
+    "run_imm_ekf",
+    "run_kf",
+    "run_ukf",
+]
 
 
 def make_kf(f: NDArray, q: NDArray, h: NDArray, r: NDArray, x0: NDArray, p0: NDArray):
@@ -51,13 +61,29 @@ def run_kf(
     return np.array(xs), np.array(ps)
 
 
-def run_ekf(motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, zs: NDArray, dt: float):
-    """filterpy ``ExtendedKalmanFilter`` with our motion and measurement models, one run.
+def exact_log_likelihood(y: NDArray, S: NDArray) -> float:
+    """log N(y; 0, S) = -0.5 (y' S^-1 y + log det(2 pi S)), without any eigenvalue cut-off."""
+    nis = float(y @ np.linalg.solve(S, y))
+    return -0.5 * (nis + float(np.linalg.slogdet(2.0 * np.pi * S)[1]))
 
-    ``predict_x`` is overridden to propagate with ``motion.propagate_with_jacobian`` (RK4 +
-    variational equations) and set F; the update uses ``sensor.measure_with_jacobian`` and the
-    angle-wrapping residual. Q is fixed (``q``, ``(n, n)``). Returns posterior means and
-    covariances ``(T, n)``, ``(T, n, n)``.
+
+def make_ekf(
+    motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, dt: float, exact_likelihood: bool = True
+):
+    """A filterpy ``ExtendedKalmanFilter`` driven by our motion and measurement models.
+
+    ``predict_x`` propagates with ``motion.propagate_with_jacobian`` (RK4 + variational
+    equations) and sets F; ``update(z)`` (the one-argument form that ``IMMEstimator`` calls)
+    uses ``sensor.measure_with_jacobian`` and the angle-wrapping residual. Q is fixed
+    (``q``, ``(n, n)``).
+
+    ``exact_likelihood``: filterpy's ``likelihood`` comes from ``filterpy.stats.logpdf``, i.e.
+    ``scipy.stats.multivariate_normal(allow_singular=True)``, which treats eigenvalues of S
+    below ~1e6 eps lambda_max as zero. A radar's innovation covariance mixes m^2 (~1e5) and
+    rad^2 (~1e-7): the angle directions are then dropped and the likelihood is wrong (e.g.
+    -7.15 instead of 6.11; tests/test_imm.py documents it), which corrupts IMM mode
+    probabilities. With True (default) the likelihood is the exact Gaussian density
+    (:func:`exact_log_likelihood`), still floored at ``sys.float_info.min`` like filterpy's.
     """
     from filterpy.kalman import ExtendedKalmanFilter
 
@@ -69,25 +95,81 @@ def run_ekf(motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, zs: NDArray, d
         def predict_x(self, u=0):
             self.x, self.F = motion.propagate_with_jacobian(self.x, dt)
 
-    n = len(x0)
-    ekf = _EKF(dim_x=n, dim_z=int(sensor.ndim_meas))
-    ekf.x = np.array(x0, float)
-    ekf.P = np.array(p0, float)
-    ekf.Q = np.array(q, float)
-    ekf.R = np.array(sensor.noise_cov(), float)
-    xs, ps = [], []
-    for z in zs:
-        ekf.predict()
-        if not np.any(np.isnan(z)):
-            ekf.update(
+        def update(self, z, *args, **kwargs):
+            super().update(
                 z,
                 lambda x: sensor.measure_with_jacobian(x)[1],
                 sensor.measure,
                 residual=lambda a, b: residual(a, b, idx),
             )
+
+        if exact_likelihood:
+
+            @property
+            def likelihood(self):
+                ll = exact_log_likelihood(np.ravel(self.y), self.S)
+                return max(float(np.exp(ll)), sys.float_info.min)
+
+    ekf = _EKF(dim_x=len(x0), dim_z=int(sensor.ndim_meas))
+    ekf.x = np.array(x0, float)
+    ekf.P = np.array(p0, float)
+    ekf.Q = np.array(q, float)
+    ekf.R = np.array(sensor.noise_cov(), float)
+    return ekf
+
+
+def run_ekf(motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, zs: NDArray, dt: float):
+    """filterpy's EKF (:func:`make_ekf`) over one run: predict, then update unless z is NaN.
+
+    Returns posterior means and covariances ``(T, n)``, ``(T, n, n)``.
+    """
+    ekf = make_ekf(motion, sensor, q, x0, p0, dt)
+    xs, ps = [], []
+    for z in zs:
+        ekf.predict()
+        if not np.any(np.isnan(z)):
+            ekf.update(z)
         xs.append(ekf.x.copy())
         ps.append(ekf.P.copy())
     return np.array(xs), np.array(ps)
+
+
+def run_imm_ekf(
+    motions: Sequence,
+    qs: Sequence[NDArray],
+    sensor,
+    x0s: Sequence[NDArray],
+    p0s: Sequence[NDArray],
+    mu0: NDArray,
+    trans: NDArray,
+    zs: NDArray,
+    dt: float,
+) -> dict[str, NDArray]:
+    """filterpy ``IMMEstimator`` over EKF modes built on our models (:func:`make_ekf`).
+
+    The same workload as our IMM of EKF modes (equal state vectors, fixed transition matrix),
+    so the two can be compared number for number and timed like for like. Every row of ``zs``
+    must be a detection (filterpy's IMM has no missed-detection path). The modes use the exact
+    Gaussian likelihood (see :func:`make_ekf`: filterpy's own is wrong for radar innovations).
+    Returns the histories of :func:`run_imm`.
+    """
+    from filterpy.kalman import IMMEstimator
+
+    ekfs = [
+        make_ekf(m, sensor, q, x0, p0, dt)
+        for m, q, x0, p0 in zip(motions, qs, x0s, p0s, strict=True)
+    ]
+    imm = IMMEstimator(ekfs, np.array(mu0, float), np.array(trans, float))
+    out: dict[str, list] = {"x": [], "P": [], "mu": [], "mode_x": [], "mode_P": []}
+    for z in zs:
+        imm.predict()
+        imm.update(z)
+        out["x"].append(imm.x.copy())
+        out["P"].append(imm.P.copy())
+        out["mu"].append(imm.mu.copy())
+        out["mode_x"].append(np.array([k.x for k in ekfs]))
+        out["mode_P"].append(np.array([k.P for k in ekfs]))
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def run_imm(
