@@ -5,9 +5,11 @@ Workloads (same data, same process, DESIGN.md "Speed"):
     W1    CV KF, 6 states, 3-D position measurements (sigma 20 m), dt 1 s
     W2    ballistic EKF (ECEF, J2, rotation; RK4 + variational Jacobian), radar (r, az, el)
     W3    UKF (Merwe alpha 1, beta 2, kappa 0) on W2
-    W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2 — trackers only
-    W4cv  3-mode IMM of CV KFs (q = 0.01, 1, 100) on W1 data — filterpy's IMMEstimator needs
-          equal-size linear KFs, so this is its nearest equivalent; trackers timed on it too
+    W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2; filterpy runs its
+          IMMEstimator over three filterpy EKFs driven by our models
+          (``baselines.filterpy_imm.run_imm_ekf``, equal to ours to 1e-9, tests/test_imm.py)
+    W4cv  3-mode IMM of CV KFs (q = 0.01, 1, 100) on W1 data, filterpy's IMMEstimator over
+          its own KalmanFilters
     W1m   W1 with 5% missed detections (NaN rows): the runs' covariances then differ, so the
           runner's shared-covariance KF path (one covariance for all runs while no run has
           missed a detection) is not available — the per-run cost of the KF
@@ -17,7 +19,8 @@ trackers runs all N Monte Carlo runs at once through ``trackers.filters.runner.r
 Soup filter one run at a time, so their rate does not depend on N: they are timed on one run
 over a subset of the steps and that rate (filter-steps per second) is reported for every N
 ("scaled"). Stone Soup has no ballistic model or IMM: for W2/W3 our motion model is wrapped
-as a Stone Soup transition model (trackers.baselines.stonesoup_adapters), for W4 it is not run.
+as a Stone Soup transition model (trackers.baselines.stonesoup_adapters); Stone Soup has no
+IMM, so W4/W4cv have no Stone Soup column.
 
 Usage:
     python benchmarks/speed.py [--quick] [--json PATH] [--n 1 100 1000 10000] [--steps 1000]
@@ -27,19 +30,23 @@ Prints a table of steps/s and ratios and the peak resident memory (``resource.ru
 after each N. ``--quick`` (N in {1, 100, 1000}, T = 100, short peer runs) finishes within a
 minute.
 
-Measured 2026-11-25 17:44-17:50 UTC with ``python benchmarks/speed.py --n 1 1000 10000``
-(T = 1000, allocator tuned, see ``tune_malloc``; 2 cores shared with other jobs, load
-1.1-1.8, so +-30%): filter-steps/s and ratios at N = 1000 [N = 10000]; peers (one run):
-filterpy KF 2.3e4, EKF 1.8e3, UKF 4.1e2, IMMEstimator 1.3e3; Stone Soup KF 1.2e3, EKF 6.8e2,
-UKF 4.6e2. Peak RSS 902 MiB at N = 10000, T = 1000.
+Measured 2026-11-25 18:11-18:18 UTC with ``python benchmarks/run_all.py --only speed`` (=
+``python benchmarks/speed.py --n 1 100 1000 10000``, T = 1000, allocator tuned, idle 2-core
+machine): filter-steps/s and ratios at N = 1000 [N = 10000]; peers (one run): filterpy KF
+9.4e3, EKF 1.4e3, UKF 3.8e2, IMMEstimator over EKF modes 4.2e2, over CV KFs 9.6e2; Stone Soup
+KF 8.8e2, EKF 6.3e2, UKF 4.9e2. Peak RSS 878 MiB at N = 10000, T = 1000. Peer rates vary by
+up to 2x between runs on this machine (filterpy's KF: 0.9-2.3e4), so do the ratios.
 
-    W1   trackers 5.6e6 [1.1e7]   237x filterpy (target 30x)  4790x Stone Soup (target 500x)
-    W1m  trackers 6.9e5 [8.2e5]    29x filterpy                594x Stone Soup
-    W2   trackers 3.0e5 [3.3e5]   165x filterpy                438x Stone Soup
-    W3   trackers 1.2e5 [1.2e5]   284x filterpy UKF (target 100x)  252x Stone Soup
-    W4   trackers 9.4e4 [9.0e4]    71x filterpy IMMEstimator on W4cv (target 100x: missed)
-    W4cv trackers 1.8e5 [1.4e5]   138x filterpy IMMEstimator
-    N = 1 (ours / filterpy): W1 0.72, W1m 0.69, W2 0.71, W3 4.4, W4 0.48, W4cv 1.1
+    W1   trackers 3.9e6 [9.7e6]   418x filterpy (target 30x)  4483x Stone Soup (target 500x)
+    W1m  trackers 5.8e5 [5.9e5]    62x filterpy                668x Stone Soup
+    W2   trackers 2.7e5 [3.2e5]   185x filterpy                422x Stone Soup
+    W3   trackers 9.2e4 [1.1e5]   243x filterpy UKF (target 100x)  187x Stone Soup
+    W4   trackers 7.0e4 [8.2e4]   166x filterpy IMMEstimator over EKF modes (target 100x)
+    W4cv trackers 1.2e5 [1.6e5]   128x filterpy IMMEstimator over CV KFs
+    N = 1 (ours / filterpy, target >= 0.5): W1 1.6, W1m 1.4, W2 0.7, W3 4.4, W4 1.0, W4cv 1.2
+
+Before the like-for-like W4 peer existed, W4 was compared with filterpy's IMM on W4cv (a
+cheaper linear workload): 71x at 17:44-17:50 UTC.
 
 W2/W4/W4cv at N = 1000, T = 200 on an idle machine (17:54-17:56 UTC, load 0.0-0.7), two
 rounds each of ``python benchmarks/speed.py --workloads W2 W4 W4cv --n 1000 --steps 200``:
