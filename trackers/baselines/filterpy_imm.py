@@ -153,23 +153,11 @@ def run_imm_ekf(
     Gaussian likelihood (see :func:`make_ekf`: filterpy's own is wrong for radar innovations).
     Returns the histories of :func:`run_imm`.
     """
-    from filterpy.kalman import IMMEstimator
-
     ekfs = [
         make_ekf(m, sensor, q, x0, p0, dt)
         for m, q, x0, p0 in zip(motions, qs, x0s, p0s, strict=True)
     ]
-    imm = IMMEstimator(ekfs, np.array(mu0, float), np.array(trans, float))
-    out: dict[str, list] = {"x": [], "P": [], "mu": [], "mode_x": [], "mode_P": []}
-    for z in zs:
-        imm.predict()
-        imm.update(z)
-        out["x"].append(imm.x.copy())
-        out["P"].append(imm.P.copy())
-        out["mu"].append(imm.mu.copy())
-        out["mode_x"].append(np.array([k.x for k in ekfs]))
-        out["mode_P"].append(np.array([k.P for k in ekfs]))
-    return {k: np.array(v) for k, v in out.items()}
+    return _imm_histories(ekfs, mu0, trans, zs)
 
 
 def run_imm(
@@ -187,10 +175,15 @@ def run_imm(
     Returns a dict of histories after each update: ``x`` ``(T, n)``, ``P`` ``(T, n, n)``
     (combined), ``mu`` ``(T, M)``, ``mode_x`` ``(T, M, n)``, ``mode_P`` ``(T, M, n, n)``.
     """
+    kfs = [make_kf(f, q, h, r, x0, p0) for (f, q), x0, p0 in zip(filters, x0s, p0s, strict=True)]
+    return _imm_histories(kfs, mu0, trans, zs)
+
+
+def _imm_histories(filters: list, mu0: NDArray, trans: NDArray, zs: NDArray) -> dict[str, NDArray]:
+    """filterpy ``IMMEstimator`` over ``filters``: predict, update each row of ``zs``; histories."""
     from filterpy.kalman import IMMEstimator
 
-    kfs = [make_kf(f, q, h, r, x0, p0) for (f, q), x0, p0 in zip(filters, x0s, p0s, strict=True)]
-    imm = IMMEstimator(kfs, np.array(mu0, float), np.array(trans, float))
+    imm = IMMEstimator(filters, np.array(mu0, float), np.array(trans, float))
     out: dict[str, list] = {"x": [], "P": [], "mu": [], "mode_x": [], "mode_P": []}
     for z in zs:
         imm.predict()
@@ -198,8 +191,8 @@ def run_imm(
         out["x"].append(imm.x.copy())
         out["P"].append(imm.P.copy())
         out["mu"].append(imm.mu.copy())
-        out["mode_x"].append(np.array([k.x for k in kfs]))
-        out["mode_P"].append(np.array([k.P for k in kfs]))
+        out["mode_x"].append(np.array([k.x for k in filters]))
+        out["mode_P"].append(np.array([k.P for k in filters]))
     return {k: np.array(v) for k, v in out.items()}
 
 
