@@ -50,14 +50,19 @@ def run_kf(
 
     Returns posterior means ``(T, n)`` and covariances ``(T, n, n)``.
     """
-    kf = make_kf(f, q, h, r, x0, p0)
+    return _histories(make_kf(f, q, h, r, x0, p0), zs)
+
+
+def _histories(filt, zs: NDArray) -> tuple[NDArray, NDArray]:
+    """Predict, then update unless the row of ``zs`` has a NaN; posterior means and covariances
+    ``(T, n)``, ``(T, n, n)`` of a filterpy filter whose ``update`` takes ``z`` alone."""
     xs, ps = [], []
     for z in zs:
-        kf.predict()
+        filt.predict()
         if not np.any(np.isnan(z)):
-            kf.update(z)
-        xs.append(kf.x.copy())
-        ps.append(kf.P.copy())
+            filt.update(z)
+        xs.append(filt.x.copy())
+        ps.append(filt.P.copy())
     return np.array(xs), np.array(ps)
 
 
@@ -123,15 +128,7 @@ def run_ekf(motion, sensor, q: NDArray, x0: NDArray, p0: NDArray, zs: NDArray, d
 
     Returns posterior means and covariances ``(T, n)``, ``(T, n, n)``.
     """
-    ekf = make_ekf(motion, sensor, q, x0, p0, dt)
-    xs, ps = [], []
-    for z in zs:
-        ekf.predict()
-        if not np.any(np.isnan(z)):
-            ekf.update(z)
-        xs.append(ekf.x.copy())
-        ps.append(ekf.P.copy())
-    return np.array(xs), np.array(ps)
+    return _histories(make_ekf(motion, sensor, q, x0, p0, dt), zs)
 
 
 def run_imm_ekf(
