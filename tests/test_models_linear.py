@@ -2,22 +2,10 @@
 
 import numpy as np
 import pytest
-from scipy.linalg import expm
 
 from trackers.models.base import MeasurementModel, MotionModel
+from trackers.models.integrate import van_loan  # (Phi, Q) by the matrix exponential
 from trackers.models.linear import CA, CV, LinearPosition, Singer
-
-
-def van_loan(A, Qc, T):
-    """(Phi, Q) for dx = A x dt + dW, E[dW dW'] = Qc dt (Van Loan 1978)."""
-    n = A.shape[0]
-    M = np.zeros((2 * n, 2 * n))
-    M[:n, :n] = -A
-    M[:n, n:] = Qc
-    M[n:, n:] = A.T
-    E = expm(M * T)
-    Phi = E[n:, n:].T
-    return Phi, Phi @ E[:n, n:]
 
 
 def _chain(k):
