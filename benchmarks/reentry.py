@@ -1,4 +1,4 @@
-"""Reentry-vehicle benchmark (REFERENCES.md §1): EKF, UKF and CKF over seeded Monte Carlo runs.
+"""Reentry-vehicle benchmark (docs/references.md §1): EKF, UKF and CKF over seeded Monte Carlo runs.
 
 Variants
 --------

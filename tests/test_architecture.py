@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md, checked on the import statements of the package.
+"""The layering rules of docs/architecture.md, checked on the import statements of the package.
 
 - The math core (earth/, models/, filters/) knows no scenario: it never imports sim/,
   sensors/, tracking/ or impact/.

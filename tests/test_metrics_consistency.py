@@ -15,7 +15,7 @@ P0 = np.diag([100.0**2] * 3 + [20.0**2] * 3)
 
 
 def test_chi2_band_reproduces_published_values():
-    # Bar-Shalom et al. 2001 §5.4 / REFERENCES.md §4
+    # Bar-Shalom et al. 2001 §5.4 / docs/references.md §4
     np.testing.assert_allclose(chi2_band(2, 50), [1.48, 2.59], atol=0.006)
     np.testing.assert_allclose(chi2_band(3, 100), [2.54, 3.50], atol=0.006)
     np.testing.assert_allclose(chi2_band(6, 100), [5.34, 6.70], atol=0.006)

@@ -1,4 +1,4 @@
-"""Reentry benchmark model (REFERENCES.md §1): Jacobians and the published EKF/UKF results."""
+"""Reentry benchmark model (docs/references.md §1): Jacobians and the published EKF/UKF results."""
 
 import json
 

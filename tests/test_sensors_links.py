@@ -33,7 +33,7 @@ def test_presets_cover_every_scenario_radar_with_assumptions():
         assert r.noise_cov().shape == (r.ndim_meas, r.ndim_meas)
     gp = load_radars(["greenpine-north"])[0]
     assert gp.nation == "KR"
-    # SCENARIOS.md generic values, for every preset: range sigma 10-100 m, angle sigma
+    # docs/scenarios.md generic values, for every preset: range sigma 10-100 m, angle sigma
     # 0.3-1 mrad, range-rate sigma 1-10 m/s, revisit 1-10 s; instrumented range Green Pine
     # ~500-800 km (Block C included), AN/TPY-2 > 1000 km, ship ~1000 km
     for r in radars:

@@ -1,9 +1,9 @@
 """ballistic-trackers: tracking multistage ballistic missiles through stage separation.
 
-Subpackages (DESIGN.md): ``earth`` (WGS-84, gravity, atmosphere), ``sim`` (vehicles, staging,
-trajectories, scenario catalog), ``sensors`` (radars, data links), ``models`` (motion and
-measurement models), ``filters`` (batched KF/EKF/UKF/CKF/IMM), ``tracking``, ``impact``,
-``metrics``, ``io``, ``baselines``.
+Subpackages (docs/architecture.md): ``earth`` (WGS-84, gravity, atmosphere), ``sim``
+(vehicles, staging, trajectories, scenario catalog), ``sensors`` (radars, data links),
+``models`` (motion and measurement models), ``filters`` (batched KF/EKF/UKF/CKF/IMM),
+``tracking``, ``impact``, ``metrics``, ``io``, ``baselines``.
 """
 
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ altitude H = r0 Z / (r0 + Z) (r0 = 6 356 766 m) with linear molecular-scale temp
     p(H) = p_b exp(-g0 M0 (H - H_b) / (R* T_b))       (L_b == 0)
     rho  = p M0 / (R* T),   a = sqrt(gamma R* T / M0)
 
-(U.S. Standard Atmosphere 1976, NOAA-S/T 76-1562, eqs. 23, 33a, 33b, 42, 50; REFERENCES.md §3).
+(U.S. Standard Atmosphere 1976, NOAA-S/T 76-1562, eqs. 23, 33a, 33b, 42, 50; docs/references.md §3).
 Above 86 km the 1976 model integrates diffusion equations per species; here we interpolate its
 published table (Table I, 86-1000 km) with a monotone cubic (PCHIP) in log density, log
 pressure and temperature, starting from the lower model's own values at 86 km so the profile

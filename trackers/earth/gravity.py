@@ -3,7 +3,7 @@
 All functions take positions ``r`` of shape ``(..., 3)`` [m] and return accelerations
 ``(..., 3)`` [m/s^2] or gradients ``(..., 3, 3)`` [1/s^2] (d a_i / d r_j).
 
-Equations (REFERENCES.md §3; Vallado, *Fundamentals of Astrodynamics*, 4th ed., §8.7):
+Equations (docs/references.md §3; Vallado, *Fundamentals of Astrodynamics*, 4th ed., §8.7):
 
     point mass:  a = -mu r / |r|^3
     J2:          a_xy = -(mu x_i / r^3) [1 + 1.5 J2 (Re/r)^2 (1 - 5 z^2/r^2)]

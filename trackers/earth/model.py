@@ -5,7 +5,7 @@ atmosphere). Simpler options exist for validation against closed forms and for c
 with other simulators: a non-rotating sphere of given radius and GM, point-mass gravity, an
 exponential atmosphere or none.
 
-Equations of motion in the Earth-fixed frame (REFERENCES.md §3):
+Equations of motion in the Earth-fixed frame (docs/references.md §3):
 
     r' = v
     v' = g(r) - 2 w x v - w x (w x r) + a_drag + a_thrust

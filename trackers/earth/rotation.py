@@ -4,7 +4,7 @@ In a frame rotating with constant angular velocity w = (0, 0, omega_E):
 
     a_ECEF = a_inertial - 2 w x v - w x (w x r)            (Coriolis, centrifugal)
 
-(REFERENCES.md §3; Vallado §3.7). ECI here is the pseudo-inertial frame that coincides with
+(docs/references.md §3; Vallado §3.7). ECI here is the pseudo-inertial frame that coincides with
 ECEF at the scenario epoch (t = 0): r_ECEF = R3(omega t) r_ECI, v_ECEF = R3 (v_ECI - w x r_ECI).
 Precession, nutation and polar motion are ignored (sub-arcsecond over a flight).
 """

@@ -1,6 +1,6 @@
 """WGS-84 ellipsoid: geodetic <-> ECEF <-> local ENU / AER conversions, vectorised.
 
-Conventions (DESIGN.md): SI units, angles in radians, arrays with leading batch axes.
+Conventions (docs/conventions.md): SI units, angles in radians, arrays with leading batch axes.
 Latitude ``lat`` is geodetic, longitude ``lon`` east-positive, altitude ``alt`` in metres
 above the ellipsoid. Azimuth is measured from north, clockwise; elevation above the local
 horizontal plane (normal to the ellipsoid).

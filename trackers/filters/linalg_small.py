@@ -1,9 +1,9 @@
 """Batched linear algebra for the tiny matrices of tracking filters.
 
 ``np.linalg.inv/solve/cholesky`` on a stack of 3x3 matrices costs ~0.4 µs per stack element
-(LAPACK call overhead per matrix) and dominates a batched filter step (DESIGN.md "Speed").
-The routines here are written out element by element over the leading batch axes, so each
-line is one vectorised NumPy operation over all Monte Carlo runs:
+(LAPACK call overhead per matrix) and dominates a batched filter step (docs/architecture.md,
+"Speed"). The routines here are written out element by element over the leading batch axes,
+so each line is one vectorised NumPy operation over all Monte Carlo runs:
 
 - :func:`inv_spd` — inverse and log-determinant of a symmetric positive-definite matrix.
   Closed form (adjugate / Schur complement) for m <= 4, ``np.linalg`` beyond.

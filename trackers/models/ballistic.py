@@ -2,7 +2,7 @@
 
 State (ECEF, SI): ``[x, y, z, vx, vy, vz]`` (6) or ``[x, y, z, vx, vy, vz, log_beta]`` (7)
 with beta = m / (Cd A) [kg/m^2] the ballistic coefficient. Continuous dynamics
-(REFERENCES.md §3; Li & Jilkov, "Survey of maneuvering target tracking, Part II", 2010):
+(docs/references.md §3; Li & Jilkov, "Survey of maneuvering target tracking, Part II", 2010):
 
     r' = v
     v' = g_J2(r) - 2 w x v - w x (w x r) - rho(h(r)) |v| v / (2 beta)

@@ -1,6 +1,6 @@
 """Powered (boost-phase) motion in the Earth-fixed frame: thrust along the velocity.
 
-Two variants (REFERENCES.md §3, "Boost"; Li & Jilkov, Survey Part II, 2010, §6):
+Two variants (docs/references.md §3, "Boost"; Li & Jilkov, Survey Part II, 2010, §6):
 
 (a) :class:`BoostKnownThrust` — state ``[x, y, z, vx, vy, vz]`` (6); the thrust acceleration
     follows the rocket equation at constant mass flow,

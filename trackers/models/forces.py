@@ -10,7 +10,7 @@ with w = (0, 0, omega) and G = d g / d r. :mod:`trackers.earth` provides these t
 and its gradient are computed together, sharing every intermediate, which makes the EKF's
 Jacobian several times cheaper (tests check both against trackers.earth to 1e-13).
 
-J2 (REFERENCES.md §3): with m = -mu / r^3, k = 1.5 J2 Re^2 / r^2, s = 5 z^2 / r^2,
+J2 (docs/references.md §3): with m = -mu / r^3, k = 1.5 J2 Re^2 / r^2, s = 5 z^2 / r^2,
 c0 = (1, 1, 3), c_i = 1 + k (c0_i - s):
 
     g_i = m c_i r_i

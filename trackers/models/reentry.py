@@ -1,7 +1,7 @@
 """The 2-D reentry-vehicle benchmark (Athans et al. 1968; Julier & Uhlmann 2004), units km, s.
 
 State x = [x1, x2, x3, x4, x5]: position [km], velocity [km/s] and the log ballistic factor
-x5 [-] of a body re-entering over a spherical Earth (REFERENCES.md §1):
+x5 [-] of a body re-entering over a spherical Earth (docs/references.md §1):
 
     x1' = x3,   x2' = x4,   x3' = D x3 + G x1 + v1,   x4' = D x4 + G x2 + v2,   x5' = v3
     R = sqrt(x1^2 + x2^2),  V = sqrt(x3^2 + x4^2),  beta = beta0 exp(x5)

@@ -3,7 +3,7 @@
 State y = [x, y, z, vx, vy, vz, m] (ECEF position [m], velocity [m/s], mass [kg]):
 
     r' = v
-    v' = g(r) - 2 w x v - w x (w x r) + a_drag + a_thrust                (REFERENCES.md §3)
+    v' = g(r) - 2 w x v - w x (w x r) + a_drag + a_thrust                (docs/references.md §3)
     m' = -mdot                                                          (while burning)
     a_drag   = -0.5 rho(h) |v| v Cd(M) A / m = -rho |v| v / (2 beta)    (v relative to the air
                                                                          = ECEF velocity)
