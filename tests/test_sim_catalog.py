@@ -1,4 +1,4 @@
-"""Every built-in scenario meets its published calibration targets (SCENARIOS.md).
+"""Every built-in scenario meets its published calibration targets (docs/scenarios.md).
 
 Each scenario is simulated once per test session (module-scoped fixture) at 1 Hz: apogee
 and impact come from integration events, which are sampled exactly whatever the rate.
@@ -19,6 +19,7 @@ from trackers.sim.geography import (
     JAPAN_EEZ_WEST,
     east_of,
     in_japan_eez_sea_of_japan,
+    on_hokkaido,
     west_of,
 )
 from trackers.sim.scenario import get_parameter, set_parameter
@@ -134,7 +135,8 @@ def test_hokkaido_counterfactual_lands_on_hokkaido(flights: dict) -> None:
     lat, lon = rv["impact_lat_deg"], rv["impact_lon_deg"]
     assert east_of(lat, lon, HOKKAIDO_WEST_COAST)
     assert 41.5 <= lat <= 42.8 and 139.8 <= lon <= 141.0  # south-western Hokkaido
-    assert in_japan_eez_sea_of_japan(lat, lon)
+    assert on_hokkaido(lat, lon)  # on land, so not in the (sea-only) EEZ polygon
+    assert not in_japan_eez_sea_of_japan(lat, lon)
 
 
 @pytest.mark.parametrize("sid", ["hwasong18-2023-07", "hwasong17-2022-11"])
@@ -208,7 +210,7 @@ def test_objective_parsing() -> None:
             parse_objective(bad)
 
 
-#: Published RV targets from SCENARIOS.md (midpoints of ranges), pinned here independently of
+#: Published RV targets from docs/scenarios.md (midpoints of ranges), pinned here independently of
 #: the scenario files: (apogee [m], ground range [m], flight time [s]).
 PUBLISHED = {
     "hokkaido-2023": (2850e3, 1000e3, 39 * 60.0),  # 2700-3000 km, 950-1050 km, 37-41 min
@@ -222,7 +224,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("sid", sorted(PUBLISHED))
 def test_published_targets_met_within_5_percent(flights: dict, sid: str) -> None:
-    """Against SCENARIOS.md, not the file's own record: editing a file's targets or its
+    """Against docs/scenarios.md, not the file's own record: editing a file's targets or its
     tolerance cannot make this pass."""
     sc, _, sm = flights[sid]
     rv = _obj(sm, "rv")

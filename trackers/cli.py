@@ -50,32 +50,48 @@ def print_flight_summary(summary: dict, out=sys.stdout) -> None:
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from trackers.sim import list_scenarios, load_scenario
 
-    if not args.check:
+    if args.check is None:
         for sid, desc in sorted(list_scenarios()):
             print(f"{sid:<24} {desc}")
         return 0
-    from trackers.sim.solve import flight_outcomes
+    from trackers.sim.calibrate import check_scenario
 
+    names = args.check or [sid for sid, _ in sorted(list_scenarios())]
+    scenarios = [load_scenario(name) for name in names]  # all load before any simulation
     print(
         "reentry vehicle, simulated vs published (relative error); tolerance per scenario file\n"
         f"{'scenario':<24}{'apogee km':>20}{'range km':>20}{'flight time s':>20}  status"
     )
     failures = 0
-    for sid, _ in sorted(list_scenarios()):
-        sc = load_scenario(sid)
-        rv = flight_outcomes(sc, spent=False)["rv"]
-        cal = sc.calibration
-        cells, ok = [], True
-        for key, scale in (("apogee_m", 1e3), ("range_m", 1e3), ("flight_time_s", 1.0)):
-            target = getattr(cal, key, None) if cal is not None else None
-            if target is None:
-                cells.append(f"{rv[key] / scale:10.0f} (n/a)".rjust(20))
-                continue
-            err = rv[key] / target - 1.0
-            ok &= abs(err) <= cal.tolerance
-            cells.append(f"{rv[key] / scale:8.0f}/{target / scale:<6.0f}{err:+5.1%}".rjust(20))
-        failures += not ok
-        print(f"{sid:<24}{''.join(cells)}  {'ok' if ok else 'OUTSIDE TOLERANCE'}")
+    for sc in scenarios:
+        rows = check_scenario(sc)
+        cells = []
+        for r in (r for r in rows if r.kind == "published"):
+            scale = 1.0 if r.name == "flight_time_s" else 1e3
+            if r.target is None:
+                cells.append(f"{r.achieved / scale:10.0f} (n/a)".rjust(20))
+            else:
+                cells.append(
+                    f"{r.achieved / scale:8.0f}/{r.target / scale:<6.0f}{r.error:+5.1%}".rjust(20)
+                )
+        bad = [r for r in rows if not r.ok]
+        failures += bool(bad)
+        print(f"{sc.id:<24}{''.join(cells)}  {'ok' if not bad else 'OUTSIDE TOLERANCE'}")
+        if args.check:  # named files: every objective and the recorded values, in full
+            for r in rows:
+                if r.kind == "published":
+                    continue
+                unit = "deg" if r.name.endswith("_deg") else ("s" if r.name.endswith("_s") else "m")
+                err = f"{r.error:+.4f} deg" if unit == "deg" else f"{r.error:+.2e}"
+                ref = "target" if r.kind == "objective" else "file  "
+                print(
+                    f"  {r.kind:<10}{r.name:<24}achieved {r.achieved:14.3f} {unit:<4}"
+                    f"{ref} {r.target:14.3f}  ({err}){'' if r.ok else '  MISSED'}"
+                )
+        else:
+            for r in bad:
+                if r.kind != "published":
+                    print(f"  {r.kind} {r.name}: achieved {r.achieved:.6g}, file {r.target:.6g}")
     return 1 if failures else 0
 
 
@@ -134,13 +150,34 @@ def _reference_lines() -> dict:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from trackers.io.datasets import generate_all, verify_all
+    from trackers.io.datasets import default_root, generate_all, verify_all
 
-    root = Path(args.root)
+    # how each FileAction of a regeneration is printed: (label, remark)
+    printed = {
+        "created": ("created", ""),
+        "unchanged": ("replaced", "content unchanged"),
+        "replaced": ("replaced", "content changed"),
+        "removed": ("removed", ""),
+        "left alone": ("left alone", ""),
+    }
+
+    if args.root is not None and args.root_opt is not None and args.root != args.root_opt:
+        raise ValueError(f"two dataset folders given: {args.root} and --root {args.root_opt}")
+    given = args.root if args.root is not None else args.root_opt
     if args.action == "generate":
-        for path in generate_all(root, only=args.only):
-            print(f"generated {path}")
+        root = Path(given) if given is not None else default_root()
+        for regen in generate_all(root, only=args.only, force=args.force):
+            print(f"generated {regen.folder}")
+            for f in regen.files:
+                # every file touched or seen: created / replaced (content changed or not) /
+                # removed (stale) / left alone (not the generator's)
+                label, what = printed[f.action]
+                notes = "; ".join(n for n in (what, f.note) if n)
+                print(f"  {label:<10} {f.path}" + (f"  ({notes})" if notes else ""))
         return 0
+    if args.only or args.force:
+        raise ValueError("--only and --force apply to `trackers data generate`, not verify")
+    root = Path(given) if given is not None else default_root()
     problems = verify_all(root)
     for p in problems:
         print(p)
@@ -160,11 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ballistic-trackers {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("scenarios", help="list the built-in scenarios")
+    s = sub.add_parser(
+        "scenarios",
+        help="list the built-in scenarios, or check scenarios against their targets",
+        description="List the built-in scenarios; with --check, simulate scenarios (all "
+        "built-ins, or the ids / TOML files given) and compare with their published targets, "
+        "tuning objectives and recorded achieved values (exit status 1 if any is missed).",
+    )
     s.add_argument(
         "--check",
-        action="store_true",
-        help="simulate each scenario and compare with its published apogee, range, flight time",
+        nargs="*",
+        metavar="SCENARIO",
+        help="check these built-in ids or TOML files (default: every built-in scenario); "
+        "a named scenario also prints each objective and recorded value",
     )
     s.set_defaults(func=cmd_scenarios)
 
@@ -188,10 +233,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-radar", action="store_true", help="skip the radar detections")
     s.set_defaults(func=cmd_simulate)
 
-    s = sub.add_parser("data", help="regenerate or verify the synthetic datasets")
-    s.add_argument("action", choices=["generate", "verify"])
-    s.add_argument("--root", default="data/synthetic", help="datasets folder (data/synthetic)")
+    s = sub.add_parser(
+        "data",
+        help="regenerate or checksum-verify the synthetic datasets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+generate  rebuild every synthetic dataset (scenario.toml, truth.csv, events.csv,
+          detections.csv where the dataset has radar data, MANIFEST.json) from the
+          built-in scenarios. Each file written is listed as created or replaced
+          (content changed / content unchanged). Files the generator did not write
+          are left alone and listed; files an earlier generate wrote that are no
+          longer generated are removed (if unedited) and listed. A generated file
+          edited since the last generate (its SHA-256 differs from MANIFEST.json) is
+          not overwritten: the command stops before writing anything and names it,
+          unless --force.
+verify    check every file of every dataset folder against its MANIFEST.json:
+          missing, modified and unlisted files are reported (exit status 1).
+
+PATH defaults to the repository's data/synthetic, found next to the installed
+package, else under the current directory.""",
+    )
+    s.add_argument(
+        "action",
+        choices=["generate", "verify"],
+        help="generate: rebuild the datasets; verify: check them against their manifests",
+    )
+    s.add_argument(
+        "root",
+        nargs="?",
+        metavar="PATH",
+        help="folder holding the dataset folders (default: the repository's data/synthetic)",
+    )
+    s.add_argument("--root", dest="root_opt", metavar="PATH", help=argparse.SUPPRESS)
     s.add_argument("--only", action="append", help="dataset id to generate (repeatable)")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="generate: also overwrite generated files edited since the last generate",
+    )
     s.set_defaults(func=cmd_data)
     return p
 

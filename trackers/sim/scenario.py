@@ -317,18 +317,23 @@ def list_scenarios() -> list[tuple[str, str]]:
     return out
 
 
-def load_scenario(id_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by id, or a TOML file by path."""
+def read_scenario_text(id_or_path: str | Path) -> str:
+    """TOML text of a built-in scenario (by id) or of a file (by path), comments included."""
     cat = _catalog()
     key = str(id_or_path)
     if isinstance(id_or_path, str) and key in cat:
-        return loads_scenario(cat[key].read_text())
+        return cat[key].read_text()
     p = Path(id_or_path)
     if p.is_file():
-        return loads_scenario(p.read_text())
+        return p.read_text()
     raise ValueError(
         f"scenario {key!r} is neither a built-in id ({sorted(cat)}) nor an existing file"
     )
+
+
+def load_scenario(id_or_path: str | Path) -> Scenario:
+    """Load a built-in scenario by id, or a TOML file by path."""
+    return loads_scenario(read_scenario_text(id_or_path))
 
 
 # ---- writing ---------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Multistage flight simulation: integrate every object from launch to impact.
 
 Timeline of the launched stack (object ``rv``): stage k burns for its burn time (one
-integration segment per burn, split at guidance breakpoints), ``burnout`` is followed after
+integration segment per burn, split at guidance breakpoints; an engine cut-off
+``cutoff_time_s`` ends the burn early and the spent stage keeps the unburnt propellant,
+:class:`~trackers.sim.vehicle.Stage`), ``burnout`` is followed after
 ``separation_delay_s`` by ``separation`` (the spent stage becomes a new object), a coast of
 ``coast_s[k]`` and the next ``ignition``. After the last burnout (and separation unless
 ``keep_last_stage``) the remaining stack is the RV, flying ballistically to ``impact`` at
@@ -163,7 +165,7 @@ class _Sim:
                     return
                 stack.segments.append(_Segment(a, b, sol.sol, f"boost-{k + 1}", drag, rhs))
                 y = sol.y[:, -1].tolist()
-            y[6] = veh.mass_above(k) + stage.dry_mass_kg  # exact (m' is constant)
+            y[6] = veh.mass_above(k) + stage.burnout_mass_kg  # exact (m' is constant)
             stack.events.append(Event(t_bo, "rv", "burnout", f"stage-{k + 1}"))
             self._record_burnout(k, t_bo, y)
             last = k == n - 1
@@ -176,7 +178,7 @@ class _Sim:
                 y = self._coast(stack, t_bo, t_sep, y, drag, "coast" if not last else "ballistic")
                 if y is None:
                     return
-            m_spent = stage.dry_mass_kg
+            m_spent = stage.burnout_mass_kg  # dry + propellant left by an engine cut-off
             m_up = y[6] - m_spent
             dv = veh.separation_speed_mps
             y_sp = [*y[:3]] + [y[3 + i] - dv * axis[i] * m_up / y[6] for i in range(3)] + [m_spent]

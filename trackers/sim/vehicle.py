@@ -3,7 +3,7 @@
 Every configured object is a frozen dataclass whose field names carry their units (they are
 also the scenario-file keys, see :mod:`trackers.sim.scenario`) and whose metadata holds
 ``{"units": ...}``. Construction validates every field and raises ``ValueError`` naming the
-field, the value and the expected range (DESIGN.md, "Errors").
+field, the value and the expected range (docs/architecture.md).
 
 Propulsion (Sutton & Biblarz, *Rocket Propulsion Elements*, 9th ed., eqs. 2-14, 3-29):
 
@@ -11,7 +11,14 @@ Propulsion (Sutton & Biblarz, *Rocket Propulsion Elements*, 9th ed., eqs. 2-14, 
     F(h) = mdot g0 Isp_vac - p_atm(h) A_exit             thrust with nozzle back-pressure [N]
     A_exit = mdot g0 (Isp_vac - Isp_sl) / p0             (when A_exit is not given)
 
-so that F(0) = mdot g0 Isp_sl and F(vacuum) = mdot g0 Isp_vac.
+so that F(0) = mdot g0 Isp_sl and F(vacuum) = mdot g0 Isp_vac. ``burn_time_s`` therefore sets
+the *thrust level* (mdot), not how much propellant burns: the whole ``propellant_mass_kg`` is
+always burnt unless an engine cut-off is given. With ``cutoff_time_s`` = t_c the engine stops
+at t_c after ignition with the same mdot (thrust unchanged), burning m_b = mdot t_c and keeping
+m_prop - m_b unburnt in the spent stage; the ideal velocity gain is then (Tsiolkovsky,
+Sutton & Biblarz eq. 4-6)
+
+    dv = g0 Isp ln(m_0 / (m_0 - mdot t_c))               m_0 = mass at ignition [kg]
 """
 
 from __future__ import annotations
@@ -78,6 +85,11 @@ class Stage:
         Burn duration [s] (> 0). Exactly one of ``burn_time_s`` / ``mass_flow_kgps``.
     mass_flow_kgps : float or None
         Propellant mass flow [kg/s] (> 0); burn time = propellant / mass flow.
+    cutoff_time_s : float or None
+        Engine cut-off [s after ignition], 0 < t_c <= propellant / mass flow; None (default)
+        burns all the propellant. The mass flow (thrust) is unchanged; the unburnt propellant
+        stays in the spent stage. This is the key that shortens a burn: lowering
+        ``burn_time_s`` instead raises the thrust and still burns everything.
     nozzle_exit_area_m2 : float or None
         Nozzle exit area [m^2]; by default derived from Isp_sl (module docstring).
     cd : float
@@ -98,6 +110,7 @@ class Stage:
     burn_time_s: float | None = _units("s", default=None)
     mass_flow_kgps: float | None = _units("kg/s", default=None)
     nozzle_exit_area_m2: float | None = _units("m^2", default=None)
+    cutoff_time_s: float | None = _units("s", default=None)
     cd: float = _units("-", default=0.15)
     cd_mach: tuple[tuple[float, float], ...] = _units("(-, -)", default=())
     tumble_cd: float = _units("-", default=1.0)
@@ -127,6 +140,15 @@ class Stage:
             check_range("burn_time_s", self.burn_time_s, 0.0, 1e4, lo_open=True)
         if self.mass_flow_kgps is not None:
             check_range("mass_flow_kgps", self.mass_flow_kgps, 0.0, 1e6, lo_open=True)
+        if self.cutoff_time_s is not None:
+            full = self.full_burn_time
+            check_range("cutoff_time_s", self.cutoff_time_s, 0.0, 1e4, lo_open=True)
+            if self.cutoff_time_s > full * (1.0 + 1e-12):
+                raise ValueError(
+                    f"cutoff_time_s = {self.cutoff_time_s!r} is after the propellant runs out "
+                    f"at {full:.6g} s (propellant_mass_kg / mass flow); expected "
+                    f"(0, {full:.6g}]"
+                )
         if self.nozzle_exit_area_m2 is not None:
             check_range("nozzle_exit_area_m2", self.nozzle_exit_area_m2, 0.0, 1e2)
         check_range("cd", self.cd, 0.0, 10.0)
@@ -154,11 +176,25 @@ class Stage:
         return self.propellant_mass_kg / float(self.burn_time_s)  # type: ignore[arg-type]
 
     @property
-    def burn_time(self) -> float:
-        """Burn duration [s]."""
+    def full_burn_time(self) -> float:
+        """Time [s] to burn all the propellant at the mass flow: m_prop / mdot."""
         if self.burn_time_s is not None:
             return float(self.burn_time_s)
         return self.propellant_mass_kg / float(self.mass_flow_kgps)  # type: ignore[arg-type]
+
+    @property
+    def burn_time(self) -> float:
+        """Actual burn duration [s]: the engine cut-off if given, else the full burn time."""
+        if self.cutoff_time_s is not None:
+            return float(self.cutoff_time_s)
+        return self.full_burn_time
+
+    @property
+    def burnout_mass_kg(self) -> float:
+        """Stage mass at burnout [kg]: wet - mdot * burn time (dry + unburnt propellant)."""
+        if self.cutoff_time_s is None:
+            return self.dry_mass_kg
+        return self.wet_mass_kg - self.mdot * self.burn_time
 
     @property
     def exit_area(self) -> float:
