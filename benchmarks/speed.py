@@ -1,6 +1,6 @@
 """Speed benchmark: filter-steps per second of trackers vs filterpy and Stone Soup.
 
-Workloads (same data, same process, DESIGN.md "Speed"):
+Workloads (same data, same process, docs/architecture.md, "Speed"):
 
     W1    CV KF, 6 states, 3-D position measurements (sigma 20 m), dt 1 s
     W2    ballistic EKF (ECEF, J2, rotation; RK4 + variational Jacobian), radar (r, az, el)
@@ -95,7 +95,7 @@ from trackers.earth import enu_rotation, geodetic_to_ecef
 from trackers.filters import EKF, KF, UKF, Filter, Gaussian
 from trackers.filters.imm import IMM, Mode
 from trackers.filters.runner import MeasurementStream, run
-from trackers.models import Ballistic, Radar
+from trackers.models import Ballistic, RadarMeasurement
 from trackers.models.linear import CV, LinearPosition
 
 DT = 1.0
@@ -104,7 +104,7 @@ SIGMA_POS = 20.0
 Q_BAL = 0.05
 IMM_Q = (0.01, 1.0, 100.0)
 TRANS3 = np.array([[0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.01, 0.01, 0.98]])
-RADAR = Radar.from_degrees(
+RADAR = RadarMeasurement.from_degrees(
     38.1, 138.4, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
 )
 P0_CV = np.diag([400.0] * 3 + [100.0] * 3)

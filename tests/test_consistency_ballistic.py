@@ -7,7 +7,7 @@ x_0 ~ N(x_bar, P0); the filter starts at x_bar with P0. A radar ~800 km away rep
 (range, azimuth, elevation) at 1 Hz for 300 s.
 
 A consistent filter keeps the run-averaged NEES (dof 6) and NIS (dof 3) inside the 95%
-chi-square bands (Bar-Shalom et al. 2001, §5.4; REFERENCES.md §4) for >= 90% of epochs.
+chi-square bands (Bar-Shalom et al. 2001, §5.4; docs/references.md §4) for >= 90% of epochs.
 Negative cases: a filter without J2 and Earth rotation, and one whose Q is 1000x too small,
 must be flagged (far fewer epochs in band, NEES above it).
 
@@ -27,11 +27,11 @@ from trackers.earth import WGS84_FULL, EarthModel, enu_rotation, geodetic_to_ece
 from trackers.filters import EKF, UKF, Filter, Gaussian
 from trackers.filters.runner import MeasurementStream, run
 from trackers.metrics.consistency import chi2_band, fraction_in_band
-from trackers.models import Ballistic, Radar
+from trackers.models import Ballistic, RadarMeasurement
 from trackers.models.ballistic import cv_process_noise
 
 N_RUNS, T, DT, Q_PSD = 100, 300, 1.0, 0.05
-RADAR = Radar.from_degrees(
+RADAR = RadarMeasurement.from_degrees(
     38.1, 138.4, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
 )
 P0 = np.diag([500.0**2] * 3 + [20.0**2] * 3)
@@ -121,7 +121,7 @@ def _reentry(seed=1, n=100, t=40):
     (US76 density, J2, rotation) plus discrete process noise; radar ~200 km -> ~50 km away.
     """
     rng = np.random.default_rng(seed)
-    radar = Radar.from_degrees(
+    radar = RadarMeasurement.from_degrees(
         40.0, 139.0, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
     )
     lat, lon = np.radians(40.5), np.radians(137.0)

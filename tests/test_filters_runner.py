@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from oracle import multi_sensor_stream as _stream
 
-from trackers.filters import EKF, KF, UKF, Filter, Gaussian
-from trackers.filters.runner import Summary, Track, run
+from trackers.filters import EKF, KF, UKF, Filter, Gaussian, SquareRootCKF
+from trackers.filters.runner import Summary, Track, run, step
 from trackers.models.linear import CV
 
 X0 = np.array([5000.0, 8000.0, 2000.0, 50.0, -80.0, 5.0])
@@ -172,3 +172,26 @@ def test_non_finite_transition_jacobian_is_caught_at_the_boundary():
         ValueError, match=r"propagate_with_jacobian\(prior.mean, dt=0.5\).* must be finite"
     ):
         run(Filter(KF(), BrokenF(q=1.0)), Gaussian(X0, P0), stream, sensors)
+
+
+@pytest.mark.parametrize("rule", [KF(), EKF(), UKF()])
+def test_step_is_one_predict_and_update_and_skips_predict_at_dt_zero(rule):
+    model, sensors, stream, _ = _stream(runs=3)
+    f = Filter(rule, model)
+    b = Gaussian(np.tile(X0, (3, 1)), np.tile(P0, (3, 1, 1)))
+    z = stream.z[:, 0, :3]
+    got, info = step(f, b, 0.5, 2.0, z, sensors[0])
+    want, winfo = rule.update(rule.predict(b, model, 0.5, 2.0), z, sensors[0])
+    np.testing.assert_array_equal(got.mean, want.mean)
+    np.testing.assert_array_equal(info.nis, winfo.nis)
+    same_time, _ = step(f, b, 0.0, 2.0, z, sensors[0])  # a second sensor at the same time
+    np.testing.assert_array_equal(same_time.mean, rule.update(b, z, sensors[0])[0].mean)
+    assert not np.allclose(same_time.mean, got.mean)  # predicting did change something
+
+
+def test_step_refuses_negative_dt_even_for_estimators_without_checks():
+    model, sensors, stream, _ = _stream(runs=2)
+    sq = SquareRootCKF(model)
+    b = sq.initial_belief(Gaussian(X0, P0))
+    with pytest.raises(ValueError, match=r"dt must be >= 0 s.*got -1\.0"):
+        step(sq, b, -1.0, 0.0, stream.z[:, 0, :3], sensors[0])

@@ -10,6 +10,7 @@ from filterpy.kalman import MerweScaledSigmaPoints, UnscentedKalmanFilter
 from trackers.filters import CKF, EKF, UKF, Filter, Gaussian
 from trackers.filters.jacobians import numerical_jacobian
 from trackers.filters.runner import MeasurementStream, run
+from trackers.filters.validation import trusted
 from trackers.models.linear import CV
 
 DT = 1.0
@@ -147,7 +148,10 @@ def test_one_broken_run_does_not_stop_the_others(rule):
     P[2] = -P0  # not positive definite
     b = Gaussian(np.broadcast_to(X0, (4, 6)).copy(), P)
     f = Filter(rule, model)
-    post, info = f.update(f.predict(b, DT), stream.z[:, 0], sensor)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        f.predict(b, DT)  # the per-step API refuses the bad belief
+    with trusted():  # as inside run's time loop: one bad run must not stop the others
+        post, info = f.update(f.predict(b, DT), stream.z[:, 0], sensor)
     good = [0, 1, 3]
     assert np.all(np.isfinite(post.mean[good])) and np.all(np.isfinite(info.nis[good]))
     assert np.all(np.isfinite(info.loglik[good]))

@@ -11,7 +11,7 @@ from trackers.earth import WGS84_FULL, enu_rotation, geodetic_to_ecef
 from trackers.filters import EKF, KF, UKF, Filter, Gaussian
 from trackers.filters.imm import IMM, IMMBelief, Mode, SojournTransition, validate_transition
 from trackers.filters.runner import MeasurementStream, run
-from trackers.models import Ballistic, BoostThrustState, Radar
+from trackers.models import Ballistic, BoostThrustState, RadarMeasurement
 from trackers.models.linear import CA, CV, LinearPosition
 
 TRANS3 = np.array([[0.95, 0.03, 0.02], [0.04, 0.9, 0.06], [0.05, 0.05, 0.9]])
@@ -89,7 +89,7 @@ def _ballistic_radar_case(rng, T=30):
     lat, lon = np.radians(40.0), np.radians(130.0)
     r0 = geodetic_to_ecef(lat, lon, 300e3)
     v0 = enu_rotation(lat, lon).T @ np.array([3000.0, 2000.0, 500.0])
-    radar = Radar.from_degrees(
+    radar = RadarMeasurement.from_degrees(
         38.0, 135.0, 0.0, sigma_range=30.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
     )
     model = Ballistic(q=0.5)
@@ -261,7 +261,7 @@ def test_mode_probabilities_switch_at_burnout():
     """Boost (a_thrust state) vs ballistic (6): boost wins during the burn, ballistic after."""
     ts, truth, x0 = _boost_truth()
     rng = np.random.default_rng(14)
-    radar = Radar.from_degrees(
+    radar = RadarMeasurement.from_degrees(
         38.0, 129.0, 0.0, sigma_range=20.0, sigma_azimuth=3e-4, sigma_elevation=3e-4
     )
     zs = radar.measure(truth) + rng.normal(size=(len(ts), 3)) * np.sqrt(np.diag(radar.noise_cov()))
@@ -457,9 +457,9 @@ def test_ballistic_ekf_imm_equals_filterpy_imm_over_ekf_modes():
     from trackers.earth.wgs84 import enu_rotation, geodetic_to_ecef
     from trackers.filters import EKF
     from trackers.models import Ballistic
-    from trackers.models.radar import Radar
+    from trackers.models.radar import RadarMeasurement
 
-    radar = Radar.from_degrees(
+    radar = RadarMeasurement.from_degrees(
         38.1, 138.4, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4
     )
     lat, lon = np.radians(40.0), np.radians(129.5)

@@ -7,7 +7,7 @@ import pymap3d
 import pytest
 
 from trackers.earth import ecef_to_aer, geodetic_to_ecef
-from trackers.models import MeasurementModel, Radar, residual
+from trackers.models import MeasurementModel, RadarMeasurement, residual
 
 SITE = dict(lat=np.radians(40.9), lon=np.radians(140.3), alt=30.0)
 
@@ -22,18 +22,18 @@ def _targets(rng, n=50):
 
 
 def test_protocol_and_noise():
-    radar = Radar(**SITE, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=6e-4)
+    radar = RadarMeasurement(**SITE, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=6e-4)
     assert isinstance(radar, MeasurementModel)
     assert radar.ndim_meas == 3 and radar.angle_indices == (1, 2)
     np.testing.assert_allclose(np.diag(radar.noise_cov()), [400.0, 2.5e-7, 3.6e-7])
-    rr = Radar(**SITE, sigma_range_rate=2.0)
+    rr = RadarMeasurement(**SITE, sigma_range_rate=2.0)
     assert rr.ndim_meas == 4 and rr.noise_cov()[3, 3] == 4.0
 
 
 def test_against_trackers_earth_and_pymap3d():
     rng = np.random.default_rng(1)
     x = _targets(rng)
-    radar = Radar(**SITE)
+    radar = RadarMeasurement(**SITE)
     z = radar.measure(x)
     az, el, rng_ = ecef_to_aer(x[:, :3], SITE["lat"], SITE["lon"], SITE["alt"])
     np.testing.assert_allclose(z[:, 0], rng_, rtol=1e-12)
@@ -51,7 +51,7 @@ def test_against_trackers_earth_and_pymap3d():
 def test_range_rate_is_time_derivative_of_range():
     rng = np.random.default_rng(2)
     x = _targets(rng, 10)
-    radar = Radar(**SITE, sigma_range_rate=1.0)
+    radar = RadarMeasurement(**SITE, sigma_range_rate=1.0)
     h = 1e-3
     fwd = x.copy()
     fwd[:, :3] += h * x[:, 3:6]
@@ -65,7 +65,7 @@ def test_range_rate_is_time_derivative_of_range():
 def test_jacobian_against_central_differences(with_rr):
     rng = np.random.default_rng(3)
     x = np.concatenate([_targets(rng, 20), rng.normal(size=(20, 1))], axis=-1)  # 7 states
-    radar = Radar(**SITE, sigma_range_rate=1.0 if with_rr else None)
+    radar = RadarMeasurement(**SITE, sigma_range_rate=1.0 if with_rr else None)
     z, hj = radar.measure_with_jacobian(x)
     np.testing.assert_allclose(z, radar.measure(x), rtol=1e-14)
     assert hj.shape == (20, radar.ndim_meas, 7)
@@ -84,7 +84,7 @@ def test_jacobian_against_central_differences(with_rr):
 
 def test_jacobian_wrong_sign_detected():
     """Negative case: an azimuth measured counter-clockwise (east of north negated) fails."""
-    radar = Radar(**SITE)
+    radar = RadarMeasurement(**SITE)
     x = _targets(np.random.default_rng(4), 5)
     _, hj = radar.measure_with_jacobian(x)
     e = np.zeros(6)
@@ -94,7 +94,7 @@ def test_jacobian_wrong_sign_detected():
 
 
 def test_azimuth_wraps_near_north():
-    radar = Radar(**SITE)
+    radar = RadarMeasurement(**SITE)
     site = geodetic_to_ecef(SITE["lat"], SITE["lon"], SITE["alt"])
     rot = radar.enu_rotation
     east_of_north = site + rot.T @ np.array([1.0, 1e5, 1e4])
@@ -106,24 +106,24 @@ def test_azimuth_wraps_near_north():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="sigma_range"):
-        Radar(**SITE, sigma_range=0.0)
+        RadarMeasurement(**SITE, sigma_range=0.0)
     with pytest.raises(ValueError, match="lat"):
-        Radar(lat=2.0, lon=0.0)
+        RadarMeasurement(lat=2.0, lon=0.0)
     with pytest.raises(ValueError, match="sigma_range_rate"):
-        Radar(**SITE, sigma_range_rate=-1.0)
+        RadarMeasurement(**SITE, sigma_range_rate=-1.0)
     with pytest.raises(ValueError, match=r"n>=6"):
-        Radar(**SITE, sigma_range_rate=1.0).measure(np.zeros(3))
-    r = Radar.from_degrees(40.9, 140.3, 30.0)
+        RadarMeasurement(**SITE, sigma_range_rate=1.0).measure(np.zeros(3))
+    r = RadarMeasurement.from_degrees(40.9, 140.3, 30.0)
     assert r.lat == pytest.approx(SITE["lat"])
 
 
 def test_from_ecef_site():
     site = geodetic_to_ecef(SITE["lat"], SITE["lon"], SITE["alt"])
-    radar = Radar.from_ecef(site, sigma_range=10.0)
-    ref = Radar(**SITE, sigma_range=10.0)
+    radar = RadarMeasurement.from_ecef(site, sigma_range=10.0)
+    ref = RadarMeasurement(**SITE, sigma_range=10.0)
     np.testing.assert_allclose(radar.site_ecef, site, atol=1e-6)
     np.testing.assert_allclose(radar.enu_rotation, ref.enu_rotation, atol=1e-12)
     x = _targets(np.random.default_rng(6), 5)
     np.testing.assert_allclose(radar.measure(x), ref.measure(x), rtol=1e-10)
     with pytest.raises(ValueError, match="site_ecef"):
-        Radar.from_ecef([1.0, 2.0])
+        RadarMeasurement.from_ecef([1.0, 2.0])

@@ -12,7 +12,7 @@ from stonesoup.types.state import State
 from trackers.baselines import stonesoup_adapters as sa
 from trackers.earth import enu_rotation, geodetic_to_ecef
 from trackers.filters import EKF, Gaussian
-from trackers.models import Ballistic, Radar
+from trackers.models import Ballistic, RadarMeasurement
 
 SIG = dict(sigma_range=30.0, sigma_azimuth=5e-4, sigma_elevation=5e-4)
 
@@ -41,7 +41,7 @@ def _sequence(radar, x0, steps, seed):
 
 
 def test_measurement_function_and_conventions():
-    radar = Radar.from_degrees(38.1, 138.4, 50.0, **SIG)
+    radar = RadarMeasurement.from_degrees(38.1, 138.4, 50.0, **SIG)
     mm = sa.radar_model(radar)
     rng = np.random.default_rng(1)
     for _ in range(20):
@@ -57,7 +57,7 @@ def test_measurement_function_and_conventions():
 @pytest.mark.parametrize("site", [(38.1, 138.4), (40.9, 140.3)])
 def test_ekf_update_equals_stonesoup_same_jacobian(site):
     """Same linearisation (our analytic H inside Stone Soup): posteriors agree to 1e-8."""
-    radar = Radar.from_degrees(*site, 0.0, **SIG)
+    radar = RadarMeasurement.from_degrees(*site, 0.0, **SIG)
     mm = sa.radar_model(radar, analytic_jacobian=True)
     for prior, z in _sequence(radar, _state(40.0, 130.0), 8, seed=2):
         ours, _ = EKF().update(prior, z, radar)
@@ -73,7 +73,7 @@ def test_ekf_update_equals_stonesoup_numerical_jacobian():
     Its step is 1e8 * spacing(x) ~ 0.05-0.1 m, so agreement is at the forward-difference level
     (~1e-7 relative), not to round-off.
     """
-    radar = Radar.from_degrees(38.0, 35.0, 0.0, **SIG)
+    radar = RadarMeasurement.from_degrees(38.0, 35.0, 0.0, **SIG)
     mm = sa.radar_model(radar)
     for prior, z in _sequence(radar, _state(40.0, 40.0), 6, seed=3):
         assert np.all(prior.mean[:3] > 0)
@@ -90,7 +90,7 @@ def test_stonesoup_numerical_jacobian_breaks_for_negative_coordinates():
     far below the resolution of |x| ~ 3e6 m. Over East Asia ECEF x < 0, so its EKF is off by
     percent-level covariance errors there. If this test fails, upstream has fixed it.
     """
-    radar = Radar.from_degrees(38.0, 135.0, 0.0, **SIG)
+    radar = RadarMeasurement.from_degrees(38.0, 135.0, 0.0, **SIG)
     x = _state(40.0, 130.0)
     assert x[0] < 0
     h_ss = np.asarray(sa.radar_model(radar).jacobian(State(x[:, None])), float)
@@ -110,7 +110,7 @@ def test_stonesoup_runner_matches_ours(unscented):
     """The benchmark's Stone Soup runner (our motion model wrapped) equals our filter."""
     from trackers.filters import UKF, Filter
 
-    radar = Radar.from_degrees(38.0, 135.0, 0.0, **SIG)
+    radar = RadarMeasurement.from_degrees(38.0, 135.0, 0.0, **SIG)
     model = Ballistic(q=1.0)
     x0 = _state(40.0, 130.0)
     rng = np.random.default_rng(5)

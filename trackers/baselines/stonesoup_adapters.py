@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trackers.models.base import MotionModel, wrap_angle
-from trackers.models.radar import Radar
+from trackers.models.radar import RadarMeasurement
 
 __all__ = [
     "EPOCH",
@@ -54,7 +54,7 @@ __all__ = [
 EPOCH = _dt.datetime(2023, 4, 13, 0, 0, 0)
 
 
-def _nwu_rotation(radar: Radar) -> NDArray:
+def _nwu_rotation(radar: RadarMeasurement) -> NDArray:
     """ECEF -> north-west-up rotation at the radar site, rows (n, -e, u)."""
     e, n, u = radar.enu_rotation
     return np.stack([n, -e, u])
@@ -68,7 +68,7 @@ def _euler_for(m: NDArray) -> NDArray:
     return np.array([-alpha, beta, -gamma])
 
 
-def radar_model(radar: Radar, ndim_state: int = 6, analytic_jacobian: bool = False):
+def radar_model(radar: RadarMeasurement, ndim_state: int = 6, analytic_jacobian: bool = False):
     """Stone Soup ``CartesianToElevationBearingRange`` equivalent to ``radar`` (module doc)."""
     from stonesoup.functions import build_rotation_matrix
     from stonesoup.models.measurement.nonlinear import CartesianToElevationBearingRange
@@ -187,7 +187,7 @@ def MotionAsTransitionModel(motion: MotionModel):
 
 def run_ekf(
     motion: MotionModel,
-    radar: Radar,
+    radar: RadarMeasurement,
     mean0: NDArray,
     cov0: NDArray,
     zs: NDArray,

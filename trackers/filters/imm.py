@@ -80,6 +80,12 @@ matching with the predicted mode probabilities c_j: nu = sum_j c_j nu_j,
 S = sum_j c_j [S_j + (nu_j - nu)(nu_j - nu)'], nis = nu' S^-1 nu, and loglik = log sum_j c_j L_j,
 the IMM's measurement log-likelihood. A missed detection leaves every mode unchanged and the
 mode probabilities at c (loglik 0, nis NaN).
+
+Input checks (``predict`` / ``update``, :mod:`trackers.filters.validation`): ``dt`` finite
+and >= 0; ``z`` without +-inf (a row with any NaN is a missed detection); every mode's
+belief as for the rules (``check=True``: with a Cholesky test); mode probabilities finite,
+>= 0 and summing to 1 within ``validation.PROB_ATOL``. The mode rules are then called inside
+``validation.trusted()`` (their inputs are the IMM's own mixing results).
 """
 
 from __future__ import annotations
@@ -95,6 +101,14 @@ from numpy.typing import ArrayLike, NDArray
 from trackers.filters.gaussian import Gaussian, StepInfo
 from trackers.filters.linalg_small import inv_spd, quad_form, symmetrize
 from trackers.filters.rules import CKF, EKF, KF, UKF
+from trackers.filters.validation import (
+    check_belief,
+    check_dt,
+    check_measurement,
+    check_probabilities,
+    per_step_checks,
+    trusted,
+)
 from trackers.models.base import MeasurementModel, MotionModel
 
 __all__ = ["IMM", "IMMBelief", "Mode", "SojournTransition", "validate_transition"]
@@ -590,9 +604,45 @@ class IMM:
             mixed.append(self.project(j, self._moment_match(w[..., :, j], xs, ps)))
         return tuple(mixed), c
 
+    # --- input checks -----------------------------------------------------------------------
+    def check_belief(self, belief: IMMBelief, *, full: bool = False) -> IMMBelief:
+        """Per-step check of an IMM belief (module docstring); ``full``: Cholesky test too."""
+        if not isinstance(belief, IMMBelief):
+            raise TypeError(f"belief must be an IMMBelief, got {type(belief).__name__}")
+        if len(belief.modes) != self.nmodes:
+            raise ValueError(
+                f"belief.modes must hold {self.nmodes} Gaussians (one per mode), got "
+                f"{len(belief.modes)}"
+            )
+        for j, (g, m) in enumerate(zip(belief.modes, self.modes, strict=True)):
+            if not isinstance(g, Gaussian):
+                raise TypeError(f"belief.modes[{j}] must be a Gaussian, got {type(g).__name__}")
+            check_belief(f"belief.modes[{j}]", g, full=full)
+            if np.shape(g.mean)[-1] != m.model.ndim:
+                raise ValueError(
+                    f"belief.modes[{j}].mean must be (..., {m.model.ndim}) for mode "
+                    f"{m.name!r}, got shape {np.shape(g.mean)}"
+                )
+        check_probabilities("belief.probs", belief.probs, self.nmodes)
+        return belief
+
     # --- Estimator protocol -----------------------------------------------------------------
-    def predict(self, belief: IMMBelief, dt: float | NDArray, t: float = 0.0) -> IMMBelief:
-        """Mixing, then each mode's prediction over dt [s] from time t; probs become c."""
+    def predict(
+        self, belief: IMMBelief, dt: float | NDArray, t: float = 0.0, *, check: bool = False
+    ) -> IMMBelief:
+        """Mixing, then each mode's prediction over dt [s] from time t; probs become c.
+
+        Inputs are checked first (module docstring; ``check=True`` adds a Cholesky test).
+        """
+        if not (check or per_step_checks()):
+            return self._predict(belief, dt, t)  # already trusted (the runner's loop)
+        self.check_belief(belief, full=check)
+        check_dt(dt)
+        with trusted():
+            return self._predict(belief, dt, t)
+
+    def _predict(self, belief: IMMBelief, dt: float | NDArray, t: float) -> IMMBelief:
+        """:meth:`predict` without the input checks."""
         mixed, c = self.mix(belief, dt)
         pred: list[Gaussian | None] = [None] * self.nmodes
         for grp in self._pred_groups:
@@ -608,9 +658,24 @@ class IMM:
         return IMMBelief(tuple(pred), c)
 
     def update(
+        self, belief: IMMBelief, z: NDArray, sensor: MeasurementModel, *, check: bool = False
+    ) -> tuple[IMMBelief, StepInfo]:
+        """Mode-matched updates and mu_j = c_j L_j / sum_l c_l L_l (module docstring).
+
+        Inputs are checked first (module docstring; ``check=True`` adds a Cholesky test).
+        """
+        if not (check or per_step_checks()):
+            return self._update(belief, z, sensor)  # already trusted (the runner's loop)
+        self.check_belief(belief, full=check)
+        m = getattr(sensor, "ndim_meas", None)
+        check_measurement("z", z, None if m is None else int(m))
+        with trusted():
+            return self._update(belief, z, sensor)
+
+    def _update(
         self, belief: IMMBelief, z: NDArray, sensor: MeasurementModel
     ) -> tuple[IMMBelief, StepInfo]:
-        """Mode-matched updates and mu_j = c_j L_j / sum_l c_l L_l (module docstring)."""
+        """:meth:`update` without the input checks."""
         z = np.asarray(z, float)
         posts: list[Gaussian | None] = [None] * self.nmodes
         infos: list[StepInfo | None] = [None] * self.nmodes

@@ -26,6 +26,13 @@ Predict (all rules): x- = E[f(x)], P- = Cov[f(x)] + Q(x, t, dt) with Q evaluated
   Gaussian for the update (the Gaussian is the whole belief). Update P+ = P - K S K'.
 - CKF: identical to the UKF with the third-degree cubature rule (2n points).
 
+Input checks (every public step, :mod:`trackers.filters.validation`): ``dt`` finite and >= 0
+(every element of an array dt); ``z`` ``(..., m)`` without +-inf (NaN rows are missed
+detections; a row with any NaN component counts as missed as a whole); the belief's
+covariance square, matching the mean, finite, with a non-negative diagonal. ``check=True``
+adds a symmetry test and a Cholesky factorisation of the covariance (about the cost of one
+more step). Skipped inside ``validation.trusted()`` (the runner's time loop, the IMM's calls).
+
 References: see :mod:`trackers.filters.gaussian` and :mod:`trackers.filters.sigma_points`.
 """
 
@@ -52,9 +59,32 @@ from trackers.filters.sigma_points import (
     sigma_points,
     transform_moments,
 )
+from trackers.filters.validation import (
+    check_belief,
+    check_dt,
+    check_measurement,
+    per_step_checks,
+)
 from trackers.models.base import MeasurementModel, MotionModel, residual
 
 __all__ = ["CKF", "EKF", "KF", "UKF", "Rule"]
+
+
+def _check_predict(belief: Gaussian, dt: float | NDArray, check: bool) -> None:
+    """Per-step checks of a prediction's inputs (module docstring)."""
+    if not isinstance(belief, Gaussian):
+        raise TypeError(f"belief must be a Gaussian, got {type(belief).__name__}")
+    check_belief("belief", belief, full=check)
+    check_dt(dt)
+
+
+def _check_update(belief: Gaussian, z: NDArray, sensor: MeasurementModel, check: bool) -> None:
+    """Per-step checks of an update's inputs (module docstring)."""
+    if not isinstance(belief, Gaussian):
+        raise TypeError(f"belief must be a Gaussian, got {type(belief).__name__}")
+    check_belief("belief", belief, full=check)
+    m = getattr(sensor, "ndim_meas", None)
+    check_measurement("z", z, None if m is None else int(m))
 
 
 def _points_dt(dt: float | NDArray) -> float | NDArray:
@@ -108,15 +138,31 @@ class KF:
     """Linear Kalman filter (Bar-Shalom et al. 2001 §5.2), Joseph-form update."""
 
     def predict(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> Gaussian:
         """x- = F x, P- = F P F' + Q with F = ``model.transition_matrix(dt)``."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         return self._predict(belief, model, dt, t)[0]
 
     def predict_with_cross(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = Cov(x_k, x_{k+1}) = P F'."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         g, F = self._predict(belief, model, dt, t)
         return g, matmul(belief.cov, F.swapaxes(-1, -2))
 
@@ -131,9 +177,11 @@ class KF:
         return linear_predict(x1, belief.cov, F, model.process_noise(belief.mean, dt, t)), F
 
     def update(
-        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
+        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel, *, check: bool = False
     ) -> tuple[Gaussian, StepInfo]:
         """Joseph-form update with H = ``sensor.matrix()``."""
+        if check or per_step_checks():
+            _check_update(belief, z, sensor, check)
         return _jacobian_update(belief, z, sensor, numerical=False, linear=True)
 
 
@@ -151,22 +199,40 @@ class EKF:
     numerical: bool = False
 
     def predict(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> Gaussian:
         """x- = f(x), P- = F P F' + Q, F = df/dx at x."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         return _jacobian_predict(belief, model, dt, t, self.numerical)[0]
 
     def predict_with_cross(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = P F'."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         g, F = _jacobian_predict(belief, model, dt, t, self.numerical)
         return g, matmul(belief.cov, F.swapaxes(-1, -2))
 
     def update(
-        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
+        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel, *, check: bool = False
     ) -> tuple[Gaussian, StepInfo]:
         """nu = z - h(x), S = H P H' + R, Joseph-form update, H = dh/dx at x."""
+        if check or per_step_checks():
+            _check_update(belief, z, sensor, check)
         return _jacobian_update(belief, z, sensor, self.numerical, linear=False)
 
 
@@ -177,15 +243,31 @@ class _SigmaPointFilter:
         raise NotImplementedError
 
     def predict(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> Gaussian:
         """x- = sum Wm_i f(X_i), P- = sum Wc_i dX_i dX_i' + Q."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         return self._predict(belief, model, dt, t, cross=False)[0]
 
     def predict_with_cross(
-        self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float = 0.0
+        self,
+        belief: Gaussian,
+        model: MotionModel,
+        dt: float | NDArray,
+        t: float = 0.0,
+        *,
+        check: bool = False,
     ) -> tuple[Gaussian, NDArray]:
         """Prediction and C = sum_i Wc_i (X_i - x)(f(X_i) - x-)'."""
+        if check or per_step_checks():
+            _check_predict(belief, dt, check)
         return self._predict(belief, model, dt, t, cross=True)
 
     def _predict(
@@ -199,9 +281,11 @@ class _SigmaPointFilter:
         return Gaussian(x1, symmetrize(Pyy + Q)), C
 
     def update(
-        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel
+        self, belief: Gaussian, z: NDArray, sensor: MeasurementModel, *, check: bool = False
     ) -> tuple[Gaussian, StepInfo]:
         """zbar = sum Wm_i h(X_i), S = sum Wc_i dZ_i dZ_i' + R, C = sum Wc_i dX_i dZ_i'."""
+        if check or per_step_checks():
+            _check_update(belief, z, sensor, check)
         rule = self.points(belief.ndim_state)
         angles = tuple(sensor.angle_indices)
         X = sigma_points(belief, rule)

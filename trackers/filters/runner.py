@@ -1,25 +1,39 @@
 """The time loop: drive an ``Estimator`` through a measurement stream for all runs at once.
 
-    run(estimator, prior, stream, sensors, t0=0.0, keep="all" | "final", truth=None)
+    run(estimator, prior, stream, sensors, t0=0.0, keep="all" | "final", truth=None,
+        recorders=())
 
-For every report k (in time order; several sensors may report at the same time):
+For every report k (in time order; several sensors may report at the same time) one
+:func:`step`, then every recorder (:mod:`trackers.filters.recorders`) takes the posterior:
 
     dt_k = t_k - t_{k-1}  (t_{-1} = t0, the prior's time)
     belief <- estimator.predict(belief, dt_k, t_{k-1})      (skipped when dt_k == 0)
     belief, info <- estimator.update(belief, z_k[..., :m_s], sensors[s_k])
+    recorder.record(k, lo, hi, estimator, belief, info)     for every recorder
 
 Leading axes ``...`` of ``stream.z`` are Monte Carlo runs; NaN rows are missed detections of
-that run, NaN columns beyond m_s pad sensors with fewer measurement components. ``dt`` is one
-float per step (the time grid is shared by all runs).
+that run (a row with any NaN component counts as missed), NaN columns beyond m_s pad sensors
+with fewer measurement components. ``dt`` is one float per step (the time grid is shared by
+all runs).
 
-``keep="all"`` returns a :class:`Track` of stacked arrays; ``keep="final"`` returns a
-:class:`Summary` holding the final belief and running statistics only, accumulated while
-filtering, so N = 10^4 runs x T = 10^3 steps needs O(N n^2 + T n) memory. Runs are processed
-in chunks of ``chunk`` (1024 by default when covariances are per run) so the working set stays
-in cache (DESIGN.md "Speed"); models and sensors must then not carry per-run parameters (use
-``chunk=None``). A prior covariance without batch axes (or with identical members) is kept
-shared by all runs for as long as the filter keeps it so (linear KF without misses): one
+``keep="all"`` returns a :class:`Track` of stacked arrays (recorder ``History``, and
+``ModeProbabilities`` for an IMM); ``keep="final"`` returns a :class:`Summary` holding the
+final belief and running statistics only (``NisStats``, ``TruthErrors``), accumulated while
+filtering, so N = 10^4 runs x T = 10^3 steps needs O(N n^2 + T n) memory. Extra recorders
+passed as ``recorders=[...]`` are run as well; their results are returned in ``Track.extra``
+/ ``Summary.extra``, a dict keyed by each recorder's ``name``.
+
+Runs are processed in chunks of ``chunk`` (1024 by default when covariances are per run) so
+the working set stays in cache; models and sensors must then not carry per-run parameters
+(use ``chunk=None``). A prior covariance without batch axes (or with identical members) is
+kept shared by all runs for as long as the filter keeps it so (linear KF without misses): one
 covariance update serves every run.
+
+Inputs are validated once, before the loop; the loop runs inside
+:func:`~trackers.filters.validation.trusted`, so the per-step checks of the estimators'
+``predict`` / ``update`` are skipped there (they would re-check the filter's own output).
+Zero runs (a batch axis of length 0) are allowed: the results have batch size 0, epoch
+averages are NaN.
 
 Statistics (with ``truth`` ``(..., T, n)``, the true state at each report time):
 
@@ -38,20 +52,29 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trackers.filters.estimator import Estimator, Filter
-from trackers.filters.gaussian import Gaussian
-from trackers.filters.linalg_small import inv_spd, quad_form
+from trackers.filters.gaussian import Gaussian, StepInfo
+from trackers.filters.recorders import (
+    ErrorResult,
+    History,
+    ModeProbabilities,
+    NisStats,
+    Recorder,
+    RunLayout,
+    StepEstimator,
+    TruthErrors,
+)
 from trackers.filters.validation import (
     check_covariance,
+    check_dt,
     check_finite,
     check_gaussian,
     check_times,
+    per_step_checks,
+    trusted,
 )
 from trackers.models.base import MeasurementModel
 
-__all__ = ["MeasurementStream", "RunStats", "Summary", "Track", "run"]
-
-#: Elements (steps x runs) of the buffers of per-step NIS / log-likelihood before reduction.
-_STATS_BUFFER = 1 << 16
+__all__ = ["MeasurementStream", "RunStats", "Summary", "Track", "run", "step"]
 
 
 class MeasurementStream(NamedTuple):
@@ -135,6 +158,12 @@ class Track(NamedTuple):
         NIS (NaN for misses) and log-likelihood (0 for misses).
     stats : RunStats
         The same statistics as with ``keep="final"``.
+    extra : dict[str, Any] or None
+        Results of the extra recorders passed to :func:`run`, keyed by recorder name
+        (``{}`` when there were none).
+    mode_probs : (..., T, M) array or None
+        Posterior mode probabilities of an IMM (predicted ones after a missed detection);
+        None for single-model estimators.
     """
 
     t: NDArray
@@ -146,6 +175,8 @@ class Track(NamedTuple):
     nis: NDArray
     loglik: NDArray
     stats: RunStats
+    extra: dict[str, Any] | None = None
+    mode_probs: NDArray | None = None
 
 
 class Summary(NamedTuple):
@@ -161,12 +192,16 @@ class Summary(NamedTuple):
         ``estimator.gaussian(final)``.
     stats : RunStats
         Running statistics.
+    extra : dict[str, Any] or None
+        Results of the extra recorders passed to :func:`run`, keyed by recorder name
+        (``{}`` when there were none).
     """
 
     t: NDArray
     final: Any
     final_gaussian: Gaussian
     stats: RunStats
+    extra: dict[str, Any] | None = None
 
 
 def _tree_map(fn: Callable[[NDArray], NDArray], tree: Any) -> Any:
@@ -259,6 +294,63 @@ def _validate(
     return t, sensor, z, truth, batch, n
 
 
+def step(
+    estimator: Estimator,
+    belief: Any,
+    dt: float,
+    t_prev: float,
+    z: NDArray,
+    sensor: MeasurementModel,
+) -> tuple[Any, StepInfo]:
+    """One report: predict over ``dt`` from ``t_prev`` (skipped when dt == 0), then update.
+
+    Parameters
+    ----------
+    estimator : Estimator
+        E.g. ``Filter(EKF(), model)`` or an IMM.
+    belief : belief
+        Posterior at ``t_prev`` (batch axes ``...``).
+    dt : float
+        Time to the report [s], >= 0.
+    t_prev : float
+        Time of ``belief`` [s].
+    z : (..., m) array
+        The report's measurements (NaN rows: missed detections).
+    sensor : MeasurementModel
+        The reporting sensor.
+
+    Returns
+    -------
+    (belief, StepInfo)
+        Posterior at ``t_prev + dt`` and the update's diagnostics.
+    """
+    if per_step_checks():
+        check_dt(dt)
+    if dt != 0.0:
+        belief = estimator.predict(belief, dt, t_prev)
+    return estimator.update(belief, z, sensor)
+
+
+def _check_recorders(recorders: Sequence[Recorder]) -> tuple[Recorder, ...]:
+    """Extra recorders: the three methods and distinct names (the keys of ``extra``)."""
+    recs = tuple(recorders)
+    names: list[str] = []
+    for i, r in enumerate(recs):
+        if not all(callable(getattr(r, f, None)) for f in ("start", "record", "result")):
+            raise TypeError(
+                f"recorders[{i}] must have start(N, T, layout), record(k, lo, hi, estimator, "
+                f"belief, info) and result() (trackers.filters.recorders), got "
+                f"{type(r).__name__}"
+            )
+        name = getattr(r, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"recorders[{i}].name must be a non-empty str, got {name!r}")
+        if name in names:
+            raise ValueError(f"recorders[{i}].name {name!r} is used twice; names must differ")
+        names.append(name)
+    return recs
+
+
 def run(
     estimator: Estimator,
     prior: Any,
@@ -270,6 +362,7 @@ def run(
     truth: NDArray | None = None,
     nees_groups: Mapping[str, Sequence[int]] | None = None,
     chunk: int | Literal["auto"] | None = "auto",
+    recorders: Sequence[Recorder] = (),
 ) -> Track | Summary:
     """Filter every Monte Carlo run through ``stream``.
 
@@ -279,7 +372,7 @@ def run(
         E.g. ``Filter(UKF(), model)`` or an IMM.
     prior : belief
         Belief at time ``t0`` (a ``Gaussian`` for ``Filter``), batch axes broadcastable to
-        those of ``stream.z``.
+        those of ``stream.z``. A batch of size 0 (zero runs) gives empty results.
     stream : MeasurementStream
         Reports, see :class:`MeasurementStream`.
     sensors : sequence of MeasurementModel (or one)
@@ -296,6 +389,9 @@ def run(
         Runs per chunk (after flattening the batch axes); None = all at once. "auto" (default):
         1024 when covariances are per run, None when the prior covariance is shared (a linear
         KF then carries one covariance for all runs and is cheapest in one piece).
+    recorders : sequence of Recorder
+        Extra recorders (:mod:`trackers.filters.recorders`), run after the built-in ones;
+        their results are returned in ``extra[recorder.name]``.
 
     Returns
     -------
@@ -309,6 +405,7 @@ def run(
         and (not isinstance(chunk, int | np.integer) or chunk < 1)
     ):
         raise ValueError(f"chunk must be a positive int, 'auto' or None, got {chunk!r}")
+    extra_recs = _check_recorders(recorders)
     if isinstance(sensors, MeasurementModel):
         sensors = (sensors,)
     sensors = tuple(sensors)
@@ -335,7 +432,7 @@ def run(
     shared_cov = False
     if isinstance(estimator, Filter) and isinstance(prior, Gaussian):
         cov0 = np.asarray(prior.cov, dtype=float)
-        if cov0.ndim > 2:
+        if cov0.ndim > 2 and cov0.size:
             first = cov0.reshape(-1, n, n)[0]
             if np.array_equal(cov0, np.broadcast_to(first, cov0.shape)):
                 cov0 = first
@@ -345,126 +442,72 @@ def run(
     else:
         belief_flat = _tree_map(flat_leaf, prior)
     z_flat = np.broadcast_to(z, (*batch, T, m_max)).reshape(N, T, m_max)
-    truth_flat = None if truth is None else np.broadcast_to(truth, (*batch, T, n)).reshape(N, T, n)
     dts = np.diff(np.concatenate([[t0], t]))
     t_prev = np.concatenate([[t0], t[:-1]])
     dof = np.array([int(sensors[s].ndim_meas) for s in sensor], dtype=int)
 
-    # accumulators
-    ep_nis = np.zeros(T)
-    ep_cnt = np.zeros(T, dtype=int)
-    nis_sum = np.zeros(N)
-    nis_cnt = np.zeros(N, dtype=int)
-    ll_sum = np.zeros(N)
-    with_truth = truth_flat is not None
-    ep_sq = np.zeros((T, n)) if with_truth else None
-    sq_sum = np.zeros((N, n)) if with_truth else None
-    ep_nees = {k: np.zeros(T) for k in groups} if with_truth else None
-    nees_sum = {k: np.zeros(N) for k in groups} if with_truth else None
-    if keep == "all":
-        out_mean = np.empty((N, T, n))
-        out_cov = np.empty((N, T, n, n))
-        out_nu = np.full((N, T, m_max), np.nan)
-        out_S = np.full((N, T, m_max, m_max), np.nan)
-        out_nis = np.empty((N, T))
-        out_ll = np.empty((N, T))
-    finals = []
+    # what is kept of every step: built-in recorders, then the caller's
+    nis_rec = NisStats()
+    err_rec = None if truth is None else TruthErrors(truth, groups)
+    hist_rec = History() if keep == "all" else None
+    probs_rec = ModeProbabilities() if keep == "all" and hasattr(prior, "probs") else None
+    recs = [r for r in (nis_rec, err_rec, hist_rec, probs_rec) if r is not None]
+    recs += extra_recs
+    layout = RunLayout(batch, n, m_max, t, sensor, dof, estimator)
+    for r in recs:
+        r.start(N, T, layout)
+    view = StepEstimator(estimator)
+    records = [r.record for r in recs]
+
     if chunk == "auto":
         chunk = None if shared_cov else 1024
-    step = N if chunk is None else int(chunk)
+    size = max(N, 1) if chunk is None else int(chunk)
     # per-step scalars as Python objects (no NumPy indexing inside the time loop)
     dt_list, tp_list, m_list = dts.tolist(), t_prev.tolist(), dof.tolist()
     sensor_list = [sensors[s] for s in sensor.tolist()]
-    for lo in range(0, N, step):
-        hi = min(N, lo + step)
-        nc = hi - lo
+    finals = []
+    with trusted():  # inputs validated above: no per-step re-checks of the filter's output
+        for lo in range(0, N, size):
+            hi = min(N, lo + size)
+            if shared_cov:
+                belief = Gaussian(belief_flat.mean[lo:hi], belief_flat.cov)
+            else:
+                belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)
+            for k in range(T):
+                belief, info = step(
+                    estimator,
+                    belief,
+                    dt_list[k],
+                    tp_list[k],
+                    z_flat[lo:hi, k, : m_list[k]],
+                    sensor_list[k],
+                )
+                for rec in records:
+                    rec(k, lo, hi, view, belief, info)
+            if shared_cov:
+                belief = Gaussian(belief.mean, np.broadcast_to(belief.cov, (hi - lo, n, n)))
+            finals.append(belief)
+    if not finals:  # zero runs: the (empty) prior is the final belief
         if shared_cov:
-            belief = Gaussian(belief_flat.mean[lo:hi], belief_flat.cov)
-        else:
-            belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)
-        # NIS / log-likelihood rows are buffered and reduced every `nbuf` steps (one
-        # vectorised reduction instead of ~8 small NumPy calls per step)
-        nbuf = max(1, min(T, _STATS_BUFFER // nc))
-        nis_buf = np.empty((nbuf, nc))
-        ll_buf = np.empty((nbuf, nc))
-        j = k0 = 0
-        for k in range(T):
-            if dt_list[k] > 0:
-                belief = estimator.predict(belief, dt_list[k], tp_list[k])
-            m = m_list[k]
-            belief, info = estimator.update(belief, z_flat[lo:hi, k, :m], sensor_list[k])
-            nis_buf[j] = info.nis
-            ll_buf[j] = info.loglik
-            j += 1
-            if j == nbuf or k == T - 1:
-                nis_b, ll_b = nis_buf[:j], ll_buf[:j]
-                det = ~np.isnan(nis_b)
-                ep_nis[k0 : k + 1] += np.sum(nis_b, axis=1, where=det)
-                ep_cnt[k0 : k + 1] += det.sum(axis=1)
-                nis_sum[lo:hi] += np.where(det, nis_b, 0.0).sum(axis=0)
-                nis_cnt[lo:hi] += det.sum(axis=0)
-                ll_sum[lo:hi] += ll_b.sum(axis=0)
-                j, k0 = 0, k + 1
-            if with_truth or keep == "all":
-                g = estimator.gaussian(belief)
-            if with_truth:
-                e = truth_flat[lo:hi, k] - g.mean
-                e2 = e * e
-                ep_sq[k] += e2.sum(axis=0)
-                sq_sum[lo:hi] += e2
-                for name, idx in groups.items():
-                    Pi, _ = inv_spd(g.cov[..., idx[:, None], idx[None, :]])
-                    nees = quad_form(e[..., idx], Pi)
-                    ep_nees[name][k] += nees.sum()
-                    nees_sum[name][lo:hi] += nees
-            if keep == "all":
-                out_mean[lo:hi, k] = g.mean
-                out_cov[lo:hi, k] = g.cov
-                out_nu[lo:hi, k, :m] = info.innovation
-                out_S[lo:hi, k, :m, :m] = info.S
-                out_nis[lo:hi, k] = info.nis
-                out_ll[lo:hi, k] = info.loglik
-        if shared_cov:
-            nb_chunk = hi - lo
-            belief = Gaussian(belief.mean, np.broadcast_to(belief.cov, (nb_chunk, n, n)))
-        finals.append(belief)
+            belief_flat = Gaussian(belief_flat.mean, np.broadcast_to(belief_flat.cov, (0, n, n)))
+        finals.append(belief_flat)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stats = RunStats(
-            runs=N,
-            epoch_nis=np.where(ep_cnt > 0, ep_nis / np.maximum(ep_cnt, 1), np.nan),
-            epoch_nis_count=ep_cnt,
-            epoch_nis_dof=dof,
-            nis_sum=nis_sum.reshape(batch),
-            nis_count=nis_cnt.reshape(batch),
-            loglik_sum=ll_sum.reshape(batch),
-            epoch_sq_err=None if ep_sq is None else ep_sq / N,
-            sq_err_sum=None if sq_sum is None else sq_sum.reshape((*batch, n)),
-            epoch_nees=None if ep_nees is None else {k: v / N for k, v in ep_nees.items()},
-            nees_sum=None
-            if nees_sum is None
-            else {k: v.reshape(batch) for k, v in nees_sum.items()},
-            nees_dof=None if not with_truth else {k: int(v.size) for k, v in groups.items()},
-        )
-    if keep == "all":
-        return Track(
-            t=t,
-            sensor=sensor,
-            mean=out_mean.reshape((*batch, T, n)),
-            cov=out_cov.reshape((*batch, T, n, n)),
-            innovation=out_nu.reshape((*batch, T, m_max)),
-            S=out_S.reshape((*batch, T, m_max, m_max)),
-            nis=out_nis.reshape((*batch, T)),
-            loglik=out_ll.reshape((*batch, T)),
-            stats=stats,
-        )
+    err = err_rec.result() if err_rec is not None else ErrorResult()
+    stats = RunStats(*nis_rec.result(), *err)
+    extra = {r.name: r.result() for r in extra_recs}
+    if hist_rec is not None:
+        h = hist_rec.result()
+        mode_probs = probs_rec.result() if probs_rec is not None else None
+        return Track(t, sensor, *h, stats=stats, extra=extra, mode_probs=mode_probs)
 
     def unflat(*leaves: NDArray) -> NDArray:
         a = np.concatenate(leaves, axis=0) if len(leaves) > 1 else leaves[0]
         return a.reshape(batch + a.shape[1:])
 
     final = _tree_zip(unflat, finals)
-    return Summary(t=t, final=final, final_gaussian=estimator.gaussian(final), stats=stats)
+    return Summary(
+        t=t, final=final, final_gaussian=estimator.gaussian(final), stats=stats, extra=extra
+    )
 
 
 def _tree_zip(fn: Callable[..., NDArray], trees: list[Any]) -> Any:

@@ -12,7 +12,7 @@ from trackers.models.linear import (
     LinearPosition,
     Singer,
 )
-from trackers.models.radar import Radar
+from trackers.models.radar import RadarMeasurement
 
 __all__ = [
     "CA",
@@ -25,7 +25,7 @@ __all__ = [
     "LinearPosition",
     "MeasurementModel",
     "MotionModel",
-    "Radar",
+    "RadarMeasurement",
     "Singer",
     "residual",
     "wrap_angle",

@@ -1,10 +1,10 @@
 """Radar measurement model: range, azimuth, elevation (and optionally range-rate) from a site.
 
 The site is fixed on the Earth at geodetic (lat, lon, alt) on WGS-84 (or given as an ECEF
-position, :meth:`Radar.from_ecef`; its ENU rotation then follows from the geodetic lat/lon).
-The state is ECEF ``[x, y, z, vx, vy, vz, ...]`` (extra components are ignored, their
-Jacobian columns are zero). With d = R (r - s) the
-target's ENU coordinates (e, n, u), rho = |d|, p = sqrt(e^2 + n^2) (DESIGN.md conventions):
+position, :meth:`RadarMeasurement.from_ecef`; its ENU rotation then follows from the geodetic
+lat/lon). The state is ECEF ``[x, y, z, vx, vy, vz, ...]`` (extra components are ignored,
+their Jacobian columns are zero). With d = R (r - s) the target's ENU coordinates (e, n, u),
+rho = |d|, p = sqrt(e^2 + n^2):
 
     range      rho = |r - s|
     azimuth    az  = atan2(e, n) mod 2 pi        (from north, clockwise, in [0, 2 pi))
@@ -20,6 +20,10 @@ Analytic Jacobian (rows w.r.t. d, then times R for ECEF position):
     d rr  / d r = (v - rr l) / rho,   d rr / d v = l,   l = (r - s) / rho
 
 Azimuth is singular at the zenith (p = 0); there its Jacobian row is returned as zero.
+At the site itself (rho = 0) no direction is defined: ``measure`` and
+``measure_with_jacobian`` raise ``ValueError`` ("state at the radar site (range 0)") instead of
+returning NaN. Site angles are radians: |lat| > pi/2 or |lon| > 2 pi (degrees passed by
+mistake) are refused at construction.
 """
 
 from __future__ import annotations
@@ -36,17 +40,31 @@ from trackers.earth import wgs84
 def _check_sigma(name: str, value: object) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not (ok and np.isfinite(value) and value > 0):
-        raise ValueError(f"Radar.{name} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"RadarMeasurement.{name} must be a finite number > 0, got {value!r}")
+
+
+def _check_range(rho: NDArray) -> None:
+    """ValueError if any range rho [m] is exactly 0 (state at the site: no direction)."""
+    if not (rho != 0.0).all():
+        i = tuple(int(v) for v in np.argwhere(rho == 0.0)[0])
+        raise ValueError(
+            f"RadarMeasurement: state at the radar site (range 0) at batch index {i}; "
+            "azimuth, elevation and range-rate are undefined there"
+        )
 
 
 @dataclass(frozen=True)
-class Radar:
-    """Radar at a geodetic site measuring (range, azimuth, elevation[, range-rate]).
+class RadarMeasurement:
+    """Measurement function h(x) of a radar at a geodetic site: (range, az, el[, range-rate]).
+
+    The filters' measurement model, with its Jacobian and noise covariance R; the radar site
+    itself (coverage, detection budget, scan times) is :class:`trackers.sensors.Radar`, whose
+    ``measurement_model()`` returns one of these.
 
     Attributes
     ----------
     lat, lon : float
-        Geodetic latitude and longitude of the site [rad].
+        Geodetic latitude and longitude of the site [rad], |lat| <= pi/2, |lon| <= 2 pi.
     alt : float
         Site height above the WGS-84 ellipsoid [m].
     sigma_range : float
@@ -69,28 +87,38 @@ class Radar:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.lat, int | float) and abs(self.lat) <= np.pi / 2):
-            raise ValueError(f"Radar.lat must be in [-pi/2, pi/2] rad, got {self.lat!r}")
-        if not (isinstance(self.lon, int | float) and np.isfinite(self.lon)):
-            raise ValueError(f"Radar.lon must be a finite angle in rad, got {self.lon!r}")
+            raise ValueError(
+                f"RadarMeasurement.lat must be in [-pi/2, pi/2] rad (degrees given?), "
+                f"got {self.lat!r}"
+            )
+        if not (isinstance(self.lon, int | float) and abs(self.lon) <= 2.0 * np.pi):
+            raise ValueError(
+                f"RadarMeasurement.lon must be in [-2 pi, 2 pi] rad (degrees given?), "
+                f"got {self.lon!r}"
+            )
         if not (isinstance(self.alt, int | float) and -1e4 <= self.alt <= 1e6):
-            raise ValueError(f"Radar.alt must be in [-1e4, 1e6] m, got {self.alt!r}")
+            raise ValueError(f"RadarMeasurement.alt must be in [-1e4, 1e6] m, got {self.alt!r}")
         for name in ("sigma_range", "sigma_azimuth", "sigma_elevation"):
             _check_sigma(name, getattr(self, name))
         if self.sigma_range_rate is not None:
             _check_sigma("sigma_range_rate", self.sigma_range_rate)
 
     @classmethod
-    def from_degrees(cls, lat_deg: float, lon_deg: float, alt: float = 0.0, **kw) -> Radar:
+    def from_degrees(
+        cls, lat_deg: float, lon_deg: float, alt: float = 0.0, **kw
+    ) -> RadarMeasurement:
         """Site in degrees (edge convenience); noise keywords as in the class."""
         return cls(float(np.radians(lat_deg)), float(np.radians(lon_deg)), float(alt), **kw)
 
     @classmethod
-    def from_ecef(cls, site_ecef, **kw) -> Radar:
+    def from_ecef(cls, site_ecef, **kw) -> RadarMeasurement:
         """Site given as a WGS-84 ECEF position ``(3,)`` [m]; the ENU rotation follows from its
         geodetic latitude and longitude (Zhu 1994 closed form, :mod:`trackers.earth.wgs84`)."""
         site = np.asarray(site_ecef, float)
         if site.shape != (3,) or not np.all(np.isfinite(site)):
-            raise ValueError(f"Radar.from_ecef: site_ecef must be a finite (3,) array, got {site}")
+            raise ValueError(
+                f"RadarMeasurement.from_ecef: site_ecef must be a finite (3,) array, got {site}"
+            )
         lat, lon, alt = wgs84.ecef_to_geodetic(site)
         return cls(float(lat), float(lon), float(alt), **kw)
 
@@ -119,11 +147,16 @@ class Radar:
         x = np.asarray(x, float)
         need = 3 if self.sigma_range_rate is None else 6
         if x.ndim < 1 or x.shape[-1] < need:
-            raise ValueError(f"Radar: state x must have shape (..., n>={need}), got {x.shape}")
+            raise ValueError(
+                f"RadarMeasurement: state x must have shape (..., n>={need}), got {x.shape}"
+            )
         return x
 
     def measure(self, x: ArrayLike) -> NDArray:
-        """h(x): ``(..., n) -> (..., m)`` (module docstring)."""
+        """h(x): ``(..., n) -> (..., m)`` (module docstring).
+
+        Raises ValueError if a state is at the site (rho = 0: no direction).
+        """
         x = self._check(x)
         rel = x[..., :3] - self.site_ecef
         d = rel @ self.enu_rotation.T
@@ -131,6 +164,7 @@ class Radar:
         p2 = e * e + n * n
         p = np.sqrt(p2)
         rho = np.sqrt(p2 + u * u)
+        _check_range(rho)
         out = [rho, np.mod(np.arctan2(e, n), 2.0 * np.pi), np.arctan2(u, p)]
         if self.sigma_range_rate is not None:
             out.append(np.einsum("...i,...i->...", rel, x[..., 3:6]) / rho)
@@ -147,6 +181,7 @@ class Radar:
         p = np.sqrt(p2)
         rho2 = p2 + u * u
         rho = np.sqrt(rho2)
+        _check_range(rho)
         ok = p2 > 0
         safe_p2 = np.where(ok, p2, 1.0)
         safe_p = np.where(p > 0, p, 1.0)

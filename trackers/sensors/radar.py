@@ -4,7 +4,8 @@ A :class:`Radar` is a frozen dataclass in SI units (rad, m, s). Degrees and km o
 the TOML preset files (:mod:`trackers.sensors.catalog`), converted once on load.
 
 Measurement order is fixed: ``(range, azimuth, elevation[, range_rate])`` in the site's local
-ENU frame, azimuth from north clockwise in [0, 2 pi) (DESIGN.md). The measurement function is
+ENU frame, azimuth from north clockwise in [0, 2 pi) (docs/conventions.md). The measurement
+function is
 
     d   = r_tgt - r_site                        (ECEF, site fixed on the rotating Earth)
     enu = C_enu<-ecef(lat, lon) d
@@ -238,11 +239,11 @@ class Radar:
         return measure_truth(self, x[..., :3], x[..., 3:])[..., : self.ndim_meas]
 
     def measurement_model(self):
-        """The filters' measurement model (:class:`trackers.models.radar.Radar`) of this radar:
+        """The filters' measurement model (:class:`trackers.models.radar.RadarMeasurement`):
         same site, same measurement order and noise sigmas."""
-        from trackers.models.radar import Radar as RadarModel
+        from trackers.models.radar import RadarMeasurement
 
-        return RadarModel(
+        return RadarMeasurement(
             lat=self.lat,
             lon=self.lon,
             alt=self.alt,
