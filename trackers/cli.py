@@ -27,8 +27,10 @@ def _fmt_time(t: float) -> str:
     return f"{int(m):3d} min {s:04.1f} s"
 
 
-def print_flight_summary(summary: dict, out=sys.stdout) -> None:
-    """Human-readable table of a flight summary dict (see ``trackers.sim.summary``)."""
+def print_flight_summary(summary: dict, out=None) -> None:
+    """Human-readable table of a flight summary dict (see ``trackers.sim.summary``) on
+    ``out`` (default: the current ``sys.stdout``, looked up at call time)."""
+    out = sys.stdout if out is None else out
     print(f"scenario {summary['scenario']}", file=out)
     print(
         f"  {'object':<12}{'role':<10}{'apogee km':>11}{'range km':>11}{'flight time':>16}"
@@ -96,33 +98,85 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """``trackers simulate``: check every input, compute in memory, then write a new folder.
+
+    Order: (1) arguments, the scenario file, its ``[sensors]`` radars and network and the
+    ``--out`` folder are checked; (2) the flight and the detections are computed, after a
+    probe of one noise draw has sized the ``--runs`` draws against free memory and disk;
+    (3) only then is the folder created and written. A failure before (3) leaves nothing.
+    """
     from trackers.io import new_run_dir, write_provenance
+    from trackers.io.runs import available_memory_bytes, check_run_dir, free_disk_bytes
     from trackers.plotting import plot_flight
     from trackers.sensors import coverage_intervals, observe, report, sensors_for_scenario
+    from trackers.sensors.summary import lead_time
     from trackers.sim import load_scenario, simulate
+    from trackers.sim.simulate import check_rate_hz
     from trackers.sim.summary import flight_summary
 
+    # (1) every input, before any computation or file
     if args.runs < 1:
         raise ValueError(f"--runs must be >= 1, got {args.runs}")
+    if args.runs > 2**31 - 1:  # the run index column is int32
+        raise ValueError(f"--runs = {args.runs} is too large; expected at most {2**31 - 1}")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    check_rate_hz(args.rate, "--rate")
     scenario = load_scenario(args.scenario)
-    out = new_run_dir(args.out, label=f"simulate-{scenario.id}")
-    flight = simulate(scenario, rate_hz=args.rate)
-    summary = flight_summary(flight)
-    print_flight_summary(summary)
-    (out / "scenario.toml").write_text(scenario.to_toml())
-    flight.write_truth_csv(out / "truth.csv")
-    flight.write_events_csv(out / "events.csv")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    config = {"scenario": scenario.id, "rate_hz": args.rate, "seed": args.seed, "runs": args.runs}
+    radars = network = None
     if not args.no_radar:
         radars, network = sensors_for_scenario(scenario.sensors)
-        det = observe(flight, radars, network, np.random.default_rng(args.seed), runs=args.runs)
+    check_run_dir(args.out)
+
+    # (2) compute in memory
+    flight = simulate(scenario, rate_hz=args.rate)
+    summary = flight_summary(flight)
+    det = None
+    if not args.no_radar:
+        # one draw sizes all of them (observe's run 0 is the same draw in both calls)
+        probe = observe(flight, radars, network, np.random.default_rng(args.seed), runs=1)
+        rows = args.runs * max(len(probe), 1)
+        need_mem, need_disk = 100 * rows, 140 * rows  # [bytes]: ~60 B/row held, ~136 B CSV
+        have_mem = available_memory_bytes()
+        have_disk = free_disk_bytes(args.out if args.out is not None else "runs")
+        if have_mem is not None and need_mem > have_mem:
+            raise ValueError(
+                f"--runs {args.runs}: about {rows:.3g} detections need ~{need_mem / 1e9:.3g} GB "
+                f"of memory, more than the {have_mem / 1e9:.3g} GB available; use fewer runs"
+            )
+        if have_disk is not None and need_disk > have_disk:
+            raise ValueError(
+                f"--runs {args.runs}: detections.csv would take ~{need_disk / 1e9:.3g} GB, more "
+                f"than the {have_disk / 1e9:.3g} GB free on disk; use fewer runs"
+            )
+        det = probe
+        if args.runs > 1:
+            rng = np.random.default_rng(args.seed)
+            det = observe(flight, radars, network, rng, runs=args.runs)
+    fig = None if args.no_figure else plot_flight(flight, lines=_reference_lines())
+
+    # (3) write
+    out = new_run_dir(args.out, label=f"simulate-{scenario.id}")
+    print_flight_summary(summary)
+    (out / "scenario.toml").write_text(scenario.to_toml(), encoding="utf-8")
+    flight.write_truth_csv(out / "truth.csv")
+    flight.write_events_csv(out / "events.csv")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    config = {"scenario": scenario.id, "rate_hz": args.rate, "seed": args.seed, "runs": args.runs}
+    if det is not None:
         det.to_csv(out / "detections.csv")
         print()
         print(f"radar network {network.id}: {len(radars)} radars")
         print(report(det, radars))
+        nations = {r.nation for r in radars}
+        if {"KR", "JP"} <= nations:
+            lead = lead_time(det, radars, "KR", "JP", time="t_arrival")
+            if np.any(np.isfinite(lead)):
+                print(
+                    f"counted by arrival at {det.consumer}: Korean radars lead by "
+                    f"{np.nanmedian(lead):.1f} s (median over runs; min {np.nanmin(lead):.1f}, "
+                    f"max {np.nanmax(lead):.1f})"
+                )
         print("coverage intervals [s after epoch] (line of sight, range and field of regard):")
         for radar in radars:
             cov = coverage_intervals(flight, radar)
@@ -134,8 +188,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"  {radar.id:<20} {spans or 'never visible'}")
         config["network"] = network.id
         config["radars"] = [r.id for r in radars]
-    if not args.no_figure:
-        plot_flight(flight, out / "flight.png", lines=_reference_lines())
+    if fig is not None:
+        fig.savefig(out / "flight.png", dpi=120)
     write_provenance(out, config=config, seeds={"radar_noise": args.seed})
     print(f"wrote {out}/")
     return 0
@@ -188,6 +242,25 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    from trackers.studies import load_study, run_study
+    from trackers.studies.report import describe
+
+    if args.action == "run":
+        study = load_study(args.file)
+        out = Path(args.out) if args.out else Path("studies") / study.id
+        res = run_study(
+            study, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
+        )
+        print(
+            f"study {study.id}: {res.computed} chunk(s) computed, {res.skipped} already "
+            f"stored, {res.wall_s:.1f} s -> {res.folder}"
+        )
+        return 0
+    print(describe(args.folder, cluster_workers=args.cluster_workers))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trackers",
@@ -215,9 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "simulate",
-        help="simulate a scenario: summary, truth.csv, events.csv, summary.json, figure",
-        description="Simulate every object of a scenario (stack, spent stages, debris) on a "
-        "rotating WGS-84 Earth and write the results to a new folder.",
+        help="simulate a scenario and its radar detections; write a new results folder",
+        description="Simulate every object of a scenario (stack, spent stages, debris) on the "
+        "scenario's Earth model (default: rotating WGS-84, J2, US76 atmosphere), observe it "
+        "with the radars and network of the scenario's [sensors] table (default: every radar "
+        "of linked-via-hub), print the flight summary, the radar report and coverage, and "
+        "write scenario.toml, truth.csv, events.csv, summary.json, detections.csv, "
+        "flight.png and provenance.json to a new folder. Every input is checked before "
+        "anything is computed or written.",
     )
     s.add_argument(
         "scenario",
@@ -225,12 +303,33 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SCENARIO,
         help=f"built-in id (see `trackers scenarios`) or a TOML file (default {DEFAULT_SCENARIO})",
     )
-    s.add_argument("--out", help="new or empty folder for results (default runs/<time>-<id>)")
-    s.add_argument("--rate", type=float, default=10.0, help="output sample rate [Hz] (10)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the radar noise draw (0)")
-    s.add_argument("--runs", type=int, default=1, help="independent radar noise draws (1)")
-    s.add_argument("--no-figure", action="store_true", help="skip the figure")
-    s.add_argument("--no-radar", action="store_true", help="skip the radar detections")
+    s.add_argument(
+        "--out",
+        metavar="DIR",
+        help="new or empty folder for the results (default runs/<UTC time>-simulate-<id>, "
+        "e.g. runs/20240101T120000Z-simulate-hokkaido-2023)",
+    )
+    s.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        metavar="HZ",
+        help="truth sample rate [Hz], 0.01 to 1000 (default 10)",
+    )
+    s.add_argument(
+        "--seed", type=int, default=0, help="seed of the radar noise draws, >= 0 (default 0)"
+    )
+    s.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="independent radar noise draws (Monte Carlo runs) in detections.csv, >= 1; "
+        "checked against free memory and disk before anything is written (default 1)",
+    )
+    s.add_argument("--no-figure", action="store_true", help="do not draw flight.png")
+    s.add_argument(
+        "--no-radar", action="store_true", help="no radar detections (no detections.csv)"
+    )
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser(
@@ -272,16 +371,81 @@ package, else under the current directory.""",
         help="generate: also overwrite generated files edited since the last generate",
     )
     s.set_defaults(func=cmd_data)
+    s = sub.add_parser(
+        "study",
+        help="run a Monte Carlo study file (chunked, resumable, Dask) or show its results",
+        description="Run a study file (grid x runs of an experiment kind) into a results "
+        "folder, or report a results folder. Running the same command again resumes: only "
+        "the missing chunks are computed; stored chunks are never overwritten.",
+    )
+    ss = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    r = ss.add_parser("run", help="compute the missing chunks of a study file")
+    r.add_argument("file", help="study TOML file (e.g. benchmarks/studies/*.toml)")
+    r.add_argument("--out", help="results folder (default studies/<study id>)")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="start a local Dask cluster of N processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="use this Dask scheduler")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_study)
+    r = ss.add_parser("show", help="report a results folder: progress, timings, summary")
+    r.add_argument("folder", help="results folder of `trackers study run`")
+    r.add_argument(
+        "--cluster-workers",
+        type=int,
+        nargs="+",
+        default=[16, 64, 256],
+        help="worker counts for the projected wall time (16 64 256)",
+    )
+    r.set_defaults(func=cmd_study)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``trackers`` command; returns the exit status.
+
+    Expected failures (bad input, a scenario file's problems, a folder that cannot be
+    written, a flight that does not come down, too many runs for the memory) print
+    ``trackers: error: ...`` on stderr, never a traceback, and return 2. A closed standard
+    output (``trackers simulate | head -1``) does not stop the command: the rest of the
+    printed text is dropped, the results are still written, and one line on stderr says so.
+    """
     args = build_parser().parse_args(argv)
+    from trackers.io.console import PipeSafeWriter
+
+    stdout = sys.stdout
+    safe = PipeSafeWriter(stdout)
+    sys.stdout = safe
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError, KeyError) as exc:
-        print(f"trackers: error: {exc}", file=sys.stderr)
+        code = int(args.func(args) or 0)
+        safe.flush()
+    except KeyboardInterrupt:
+        print("trackers: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from trackers.sim.simulate import SimulationError
+
+        expected = (ValueError, TypeError, KeyError, OSError, MemoryError, SimulationError)
+        if not isinstance(exc, expected):
+            raise
+        if isinstance(exc, OSError) and exc.filename is not None:
+            msg = f"{exc.filename}: {exc.strerror or exc}"  # e.g. a write to a full disk
+        elif isinstance(exc, OSError) and exc.strerror:
+            msg = exc.strerror
+        elif isinstance(exc, MemoryError):
+            msg = "out of memory" + (f": {exc}" if str(exc) else "") + "; use fewer --runs"
+        else:
+            msg = str(exc) or type(exc).__name__
+        print(f"trackers: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        sys.stdout = stdout
+        if safe.broken:
+            print(
+                "trackers: standard output was closed early (broken pipe): the rest of the "
+                "printed output was dropped; files were still written",
+                file=sys.stderr,
+            )
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

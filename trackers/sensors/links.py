@@ -17,13 +17,14 @@ Links are first-in-first-out: a radar's messages arrive in the order they were s
 out of measurement order, which consumers see from the two timestamps.
 
 Presets (``presets/networks.toml``): ``japan-only``, ``korea-only``, ``linked-via-hub``.
+Network files are UTF-8 TOML (a byte-order mark is accepted); every error in a file (not
+UTF-8, TOML syntax, content) names the file (:mod:`trackers.io.tomlfile`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from trackers.io.tomlfile import parse_toml, read_toml
 
 JITTERS = ("none", "uniform", "exponential")
 SHARES = ("detections", "tracks")
@@ -294,13 +297,19 @@ def networks_from_toml(data: dict[str, Any], origin: str = "<toml>",
     if unknown or not isinstance(data.get("networks"), dict) or not data["networks"]:
         raise ValueError(f"{origin}: expected only a non-empty [networks.<id>] table, "
                          f"unknown top-level key(s) {unknown}")  # fmt: skip
-    return {k: network_from_dict(k, v, radar_ids) for k, v in data["networks"].items()}
+    out = {}
+    for k, v in data["networks"].items():
+        try:
+            out[k] = network_from_dict(k, v, radar_ids)
+        except ValueError as exc:
+            raise ValueError(f"{origin}: {exc}") from None
+    return out
 
 
 def preset_networks() -> dict[str, Network]:
     """All packaged preset networks (``presets/networks.toml``)."""
-    text = resources.files("trackers.sensors").joinpath("presets/networks.toml").read_text()
-    return networks_from_toml(tomllib.loads(text), "presets/networks.toml")
+    text = resources.files("trackers.sensors").joinpath("presets/networks.toml").read_text("utf-8")
+    return networks_from_toml(parse_toml(text, "presets/networks.toml"), "presets/networks.toml")
 
 
 def load_network(name_or_path: str | Path, radar_ids=None) -> Network:
@@ -319,8 +328,7 @@ def load_network(name_or_path: str | Path, radar_ids=None) -> Network:
     if not p.suffix == ".toml" or not p.exists():
         raise ValueError(f"unknown network {name_or_path!r}: not a preset {sorted(presets)} "
                          "and not an existing .toml file")  # fmt: skip
-    with open(p, "rb") as fh:
-        nets = networks_from_toml(tomllib.load(fh), str(p), radar_ids)
+    nets = networks_from_toml(read_toml(p), str(p), radar_ids)
     if pick is None:
         if len(nets) != 1:
             raise ValueError(f"{p}: holds networks {sorted(nets)}; name one as '{p}:<name>'")

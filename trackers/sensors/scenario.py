@@ -25,6 +25,10 @@ def sensors_for_scenario(table: Any = None) -> tuple[tuple[Radar, ...], Network]
     object with ``radars`` / ``network`` attributes (``trackers.sim.scenario.Sensors``), or a
     Scenario with a ``sensors`` attribute. Defaults: network ``linked-via-hub``; radars = all
     radars of the network. Every chosen radar must report into the network.
+
+    Raises ``ValueError`` naming the ``[sensors]`` key at fault (an unknown radar id, an
+    unknown network, a radar outside the network); cheap (no flight), so callers can check a
+    scenario's sensors before they simulate or write anything.
     """
     if table is not None and not isinstance(table, dict) and hasattr(table, "launch"):
         table = getattr(table, "sensors", None)  # a Scenario
@@ -41,12 +45,18 @@ def sensors_for_scenario(table: Any = None) -> tuple[tuple[Radar, ...], Network]
         raise TypeError(f"[sensors] table must be a dict or have radars/network, got {type(table)}")
     if net_name is not None and not isinstance(net_name, str):
         raise ValueError(f"[sensors].network = {net_name!r}, expected a string")
-    network = load_network(net_name or DEFAULT_NETWORK)
+    try:
+        network = load_network(net_name or DEFAULT_NETWORK)
+    except ValueError as exc:
+        raise ValueError(f"[sensors].network: {exc}") from None
     if radars_ids is None or len(radars_ids) == 0:
         radars_ids = network.radars
     if isinstance(radars_ids, str) or not all(isinstance(r, str) for r in radars_ids):
         raise ValueError(f"[sensors].radars = {radars_ids!r}, expected a list of radar ids")
-    radars = load_radars(list(radars_ids))
+    try:
+        radars = load_radars(list(radars_ids))
+    except ValueError as exc:
+        raise ValueError(f"[sensors].radars: {exc}") from None
     missing = [r.id for r in radars if r.id not in network.radars]
     if missing:
         raise ValueError(

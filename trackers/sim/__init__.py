@@ -18,12 +18,13 @@ from trackers.sim.guidance import Guidance
 from trackers.sim.scenario import (
     Calibration,
     Scenario,
+    ScenarioError,
     Sensors,
     list_scenarios,
     load_scenario,
     loads_scenario,
 )
-from trackers.sim.simulate import simulate
+from trackers.sim.simulate import SimulationError, simulate
 from trackers.sim.solve import flight_outcomes, solve_for
 from trackers.sim.summary import flight_summary
 from trackers.sim.truth import Event, Flight, ObjectTrajectory
@@ -38,7 +39,9 @@ __all__ = [
     "Launch",
     "ObjectTrajectory",
     "Scenario",
+    "ScenarioError",
     "Sensors",
+    "SimulationError",
     "Stage",
     "Vehicle",
     "flight_outcomes",

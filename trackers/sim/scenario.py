@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from trackers.earth.model import EarthModel
+from trackers.io.tomlfile import read_toml_text
 from trackers.sim.guidance import Guidance
 from trackers.sim.vehicle import Debris, Launch, Stage, Vehicle, check_range
 
@@ -210,93 +211,199 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
     raise TypeError(f"{path}: unsupported type {_type_name(tp)}")  # pragma: no cover
 
 
-def _build(cls: type, table: Any, path: str, skip: tuple[str, ...] = (), **extra: Any) -> Any:
-    """Construct dataclass ``cls`` from a TOML table, naming ``path`` in every error."""
+class ScenarioError(ValueError):
+    """Every problem found in one scenario file (a ``ValueError``).
+
+    Attributes
+    ----------
+    problems : tuple of str
+        One message per problem, each naming its key path, e.g. ``launch.lat_deg = 95.0 is
+        out of range; expected [-90.0, 90.0]``.
+    source : str
+        The file (or built-in id) the problems were found in, or "".
+    """
+
+    def __init__(self, problems: list[str] | tuple[str, ...], source: str = "") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            text = head + self.problems[0]
+        else:
+            text = f"{head}{len(self.problems)} problems:\n" + "\n".join(
+                f"  {p}" for p in self.problems
+            )
+        super().__init__(text)
+
+
+class _Problems:
+    """Collects ``(exception type, message)`` pairs while a document is checked."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[type[Exception], str]] = []
+
+    def add(self, exc: type[Exception], msg: str) -> None:
+        self.items.append((exc, msg))
+
+    def raise_if_any(self, source: str = "") -> None:
+        """One problem: raise it with its own type; several: :class:`ScenarioError`."""
+        if not self.items:
+            return
+        if len(self.items) == 1:
+            exc, msg = self.items[0]
+            if exc is not TypeError:
+                raise ScenarioError([msg], source)
+            raise TypeError(f"{source}: {msg}" if source else msg)
+        raise ScenarioError([m for _, m in self.items], source)
+
+
+def _prefixed(path: str, cls: type, msg: str) -> str:
+    """``msg`` from ``cls``'s validation with the table path in front (once)."""
+    if msg.startswith(path.split(".")[0] + "."):
+        return msg
+    names = {f.name for f in dataclasses.fields(cls)}
+    m = re.match(r"^([A-Za-z_]\w*)", msg)
+    sep = "." if m and m.group(1) in names else ": "
+    return f"{path}{sep}{msg}"
+
+
+def _build(
+    cls: type,
+    table: Any,
+    path: str,
+    problems: _Problems,
+    skip: tuple[str, ...] = (),
+    **extra: Any,
+) -> Any:
+    """Construct dataclass ``cls`` from a TOML table, naming ``path`` in every problem.
+
+    Every unknown key, missing key and mistyped value of the table is added to ``problems``;
+    the dataclass is then built (its own range checks stop at the first failure) unless a key
+    failed or an ``extra`` argument is None (a part that failed elsewhere). Returns the
+    object, or None if anything failed.
+    """
     if not isinstance(table, dict):
-        raise TypeError(f"{path} must be a table, got {type(table).__name__}")
+        problems.add(TypeError, f"{path} must be a table, got {type(table).__name__}")
+        return None
+    before = len(problems.items)
     hints = typing.get_type_hints(cls)
     flds = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name not in skip}
     flds = {k: v for k, v in flds.items() if k not in extra}
-    unknown = sorted(set(table) - set(flds))
-    if unknown:
-        raise ValueError(
-            f"{path}.{unknown[0]}: unknown key; allowed keys in [{path}] are {sorted(flds)}"
+    for key in sorted(set(table) - set(flds)):
+        problems.add(
+            ValueError, f"{path}.{key}: unknown key; allowed keys in [{path}] are {sorted(flds)}"
         )
     kwargs = dict(extra)
     for name, f in flds.items():
         if name not in table:
             if f.default is MISSING and f.default_factory is MISSING:
-                raise ValueError(f"{path}.{name}: missing required key")
+                problems.add(ValueError, f"{path}.{name}: missing required key")
             continue
-        kwargs[name] = _coerce(hints[name], table[name], f"{path}.{name}")
+        try:
+            kwargs[name] = _coerce(hints[name], table[name], f"{path}.{name}")
+        except (TypeError, ValueError) as exc:
+            problems.add(type(exc), str(exc))
+    if len(problems.items) > before or any(v is None for v in extra.values()):
+        return None
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
-        msg = str(exc)
-        if msg.startswith(path.split(".")[0] + "."):
-            raise type(exc)(msg) from exc
-        names = {f.name for f in dataclasses.fields(cls)}
-        m = re.match(r"^([A-Za-z_]\w*)", msg)
-        sep = "." if m and m.group(1) in names else ": "
-        raise type(exc)(f"{path}{sep}{msg}") from exc
+        problems.add(type(exc), _prefixed(path, cls, str(exc)))
+        return None
 
 
 _TOP = ("scenario", "calibration", "earth", "launch", "guidance", "vehicle", "debris", "sensors")
 
 
-def scenario_from_dict(doc: dict) -> Scenario:
-    """Build a :class:`Scenario` from a parsed TOML document (strict validation)."""
-    unknown = sorted(set(doc) - set(_TOP))
-    if unknown:
-        raise ValueError(f"{unknown[0]}: unknown table; allowed tables are {list(_TOP)}")
+def scenario_from_dict(doc: dict, source: str = "") -> Scenario:
+    """Build a :class:`Scenario` from a parsed TOML document (strict validation).
+
+    Every table is checked before anything is reported: a single problem raises
+    ``ValueError`` or ``TypeError`` naming its key path, several raise one
+    :class:`ScenarioError` listing them all (``source``, e.g. the file name, leads the
+    message).
+    """
+    problems = _Problems()
+    for key in sorted(set(doc) - set(_TOP)):
+        problems.add(ValueError, f"{key}: unknown table; allowed tables are {list(_TOP)}")
     for name in ("scenario", "launch", "vehicle"):
         if name not in doc:
-            raise ValueError(f"[{name}]: missing required table")
-    head = doc["scenario"]
-    if not isinstance(head, dict):
-        raise TypeError("scenario must be a table")
+            problems.add(ValueError, f"[{name}]: missing required table")
+    head = doc.get("scenario", {})
+    head_ok = isinstance(head, dict)
+    if not head_ok:
+        problems.add(TypeError, "scenario must be a table")
+        head = {}
     allowed = {"id", "description", "epoch_utc", "seed"}
-    bad = sorted(set(head) - allowed)
-    if bad:
-        raise ValueError(f"scenario.{bad[0]}: unknown key; allowed keys are {sorted(allowed)}")
-    for key in sorted(allowed):
+    for key in sorted(set(head) - allowed):
+        problems.add(ValueError, f"scenario.{key}: unknown key; allowed keys are {sorted(allowed)}")
+    values: dict[str, Any] = {}
+    for key, tp in (("id", str), ("description", str), ("epoch_utc", str), ("seed", int)):
         if key not in head:
-            raise ValueError(f"scenario.{key}: missing required key")
-    sid = _coerce(str, head["id"], "scenario.id")
-    desc = _coerce(str, head["description"], "scenario.description")
-    epoch = _coerce(str, head["epoch_utc"], "scenario.epoch_utc")
-    seed = _coerce(int, head["seed"], "scenario.seed")
-    launch = _build(Launch, doc["launch"], "launch", epoch_utc=epoch)
-    vdoc = doc["vehicle"]
-    if not isinstance(vdoc, dict):
-        raise TypeError("vehicle must be a table")
-    if "stages" not in vdoc:
-        raise ValueError("vehicle.stages: missing required array of tables [[vehicle.stages]]")
-    st = vdoc["stages"]
-    if not (isinstance(st, list) and all(isinstance(s, dict) for s in st)):
-        raise TypeError("vehicle.stages must be an array of tables [[vehicle.stages]]")
-    stages = tuple(_build(Stage, s, f"vehicle.stages[{i}]") for i, s in enumerate(st))
-    vtab = {k: v for k, v in vdoc.items() if k != "stages"}
-    vehicle = _build(Vehicle, vtab, "vehicle", stages=stages)
-    guidance = _build(Guidance, doc.get("guidance", {}), "guidance")
-    earth = _build(EarthModel, doc.get("earth", {}), "earth")
-    debris = _build(Debris, doc["debris"], "debris") if "debris" in doc else None
-    calib = _build(Calibration, doc.get("calibration", {}), "calibration")
-    sensors = _build(Sensors, doc["sensors"], "sensors") if "sensors" in doc else None
+            if head_ok and "scenario" in doc:
+                problems.add(ValueError, f"scenario.{key}: missing required key")
+            continue
+        try:
+            values[key] = _coerce(tp, head[key], f"scenario.{key}")
+        except (TypeError, ValueError) as exc:
+            problems.add(type(exc), str(exc))
+    launch = None
+    if "launch" in doc:
+        launch = _build(
+            Launch, doc["launch"], "launch", problems,
+            epoch_utc=values.get("epoch_utc", "2000-01-01T00:00:00Z"),
+        )  # fmt: skip
+        if "epoch_utc" not in values:
+            launch = None
+    vehicle = None
+    if "vehicle" in doc:
+        vdoc = doc["vehicle"]
+        if not isinstance(vdoc, dict):
+            problems.add(TypeError, "vehicle must be a table")
+        elif "stages" not in vdoc:
+            problems.add(
+                ValueError, "vehicle.stages: missing required array of tables [[vehicle.stages]]"
+            )
+        elif not (
+            isinstance(vdoc["stages"], list) and all(isinstance(x, dict) for x in vdoc["stages"])
+        ):
+            problems.add(TypeError, "vehicle.stages must be an array of tables [[vehicle.stages]]")
+        else:
+            stages = tuple(
+                _build(Stage, st, f"vehicle.stages[{i}]", problems)
+                for i, st in enumerate(vdoc["stages"])
+            )
+            vtab = {k: v for k, v in vdoc.items() if k != "stages"}
+            ok = all(st is not None for st in stages)
+            vehicle = _build(Vehicle, vtab, "vehicle", problems, stages=stages if ok else None)
+    guidance = _build(Guidance, doc.get("guidance", {}), "guidance", problems)
+    earth = _build(EarthModel, doc.get("earth", {}), "earth", problems)
+    debris = _build(Debris, doc["debris"], "debris", problems) if "debris" in doc else None
+    calib = _build(Calibration, doc.get("calibration", {}), "calibration", problems)
+    sensors = _build(Sensors, doc["sensors"], "sensors", problems) if "sensors" in doc else None
+    problems.raise_if_any(source)
     try:
-        return Scenario(sid, desc, seed, launch, vehicle, guidance, earth, debris, calib, sensors)
+        return Scenario(
+            values["id"], values["description"], values["seed"], launch, vehicle, guidance,
+            earth, debris, calib, sensors,
+        )  # fmt: skip
     except ValueError as exc:
         msg = str(exc)
-        raise ValueError(msg if "." in msg.split(" ")[0] else f"scenario.{msg}") from exc
+        raise ScenarioError(
+            [msg if "." in msg.split(" ")[0] else f"scenario.{msg}"], source
+        ) from exc
 
 
-def loads_scenario(text: str) -> Scenario:
-    """Parse scenario TOML text."""
+def loads_scenario(text: str, source: str = "") -> Scenario:
+    """Parse scenario TOML text; ``source`` (a file name) leads every error message."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark read as text carries nothing
+        text = text[1:]
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"scenario file is not valid TOML: {exc}") from exc
-    return scenario_from_dict(doc)
+        where = source or "scenario file"
+        raise ValueError(f"{where}: not valid TOML: {exc}") from exc
+    return scenario_from_dict(doc, source)
 
 
 def _catalog() -> dict[str, Any]:
@@ -318,22 +425,32 @@ def list_scenarios() -> list[tuple[str, str]]:
 
 
 def read_scenario_text(id_or_path: str | Path) -> str:
-    """TOML text of a built-in scenario (by id) or of a file (by path), comments included."""
+    """TOML text of a built-in scenario (by id) or of a file (by path), comments included.
+
+    A file must be UTF-8 (a leading byte-order mark is dropped); anything else raises
+    ``ValueError`` naming the file (:func:`trackers.io.tomlfile.read_toml_text`).
+    """
     cat = _catalog()
     key = str(id_or_path)
     if isinstance(id_or_path, str) and key in cat:
-        return cat[key].read_text()
+        return cat[key].read_text(encoding="utf-8")
     p = Path(id_or_path)
     if p.is_file():
-        return p.read_text()
+        return read_toml_text(p)
     raise ValueError(
         f"scenario {key!r} is neither a built-in id ({sorted(cat)}) nor an existing file"
     )
 
 
 def load_scenario(id_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by id, or a TOML file by path."""
-    return loads_scenario(read_scenario_text(id_or_path))
+    """Load a built-in scenario by id, or a TOML file by path.
+
+    Errors name the file and list every problem at once (:class:`ScenarioError`).
+    """
+    text = read_scenario_text(id_or_path)
+    key = str(id_or_path)
+    builtin = isinstance(id_or_path, str) and key in _catalog()
+    return loads_scenario(text, source=f"built-in scenario {key}" if builtin else key)
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -363,8 +480,8 @@ def _table(obj: Any, skip: tuple[str, ...] = ()) -> list[str]:
         if f.name in skip or not f.init:
             continue
         v = getattr(obj, f.name)
-        if v is None:
-            continue
+        if v is None or (f.metadata.get("omit_default") and v == f.default):
+            continue  # a default marked omit_default is not written (keeps old files as they were)
         u = f.metadata.get("units")
         lines.append(f"{f.name} = {_fmt(v)}" + (f"  # [{u}]" if u and u != "-" else ""))
     return lines

@@ -35,10 +35,14 @@ from scipy.integrate import solve_ivp
 from trackers.sim.dynamics import FastEarth, accel_batch, cd_batch, make_rhs
 from trackers.sim.guidance import LaunchFrame, direction_function
 from trackers.sim.truth import Event, Flight, ObjectTrajectory
-from trackers.sim.vehicle import G0
 
 if TYPE_CHECKING:
     from trackers.sim.scenario import Scenario
+
+#: Order of simultaneous events (same t_s): the physical sequence of one instant. A stage
+#: burns out, then separates (``separation_delay_s`` = 0), then its fragments are released,
+#: then the next stage ignites (zero coast); launch is stage 1's ignition at t = 0.
+EVENT_ORDER = ("launch", "burnout", "separation", "debris", "ignition", "apogee", "impact")
 
 RTOL = 1e-10
 ATOL = 1e-6
@@ -46,6 +50,11 @@ ATOL = 1e-6
 MAX_FLIGHT_S = 6 * 3600.0
 #: Boundary between midcourse and reentry phases [m].
 REENTRY_ALT_M = 100e3
+
+
+class SimulationError(RuntimeError):
+    """A flight that cannot be completed: an object reaches orbit or escapes, or the
+    integration fails. The message names the object and what to check."""
 
 
 @dataclass
@@ -91,7 +100,7 @@ def _solve(rhs, t0: float, t1: float, y0: list[float], events: tuple):
         rhs, (t0, t1), y0, method="DOP853", rtol=RTOL, atol=ATOL, dense_output=True, events=events
     )
     if sol.status < 0:
-        raise RuntimeError(f"integration failed on [{t0}, {t1}]: {sol.message}")
+        raise SimulationError(f"integration failed on [{t0}, {t1}] s: {sol.message}")
     return sol
 
 
@@ -113,7 +122,7 @@ class _Sim:
         rhs = make_rhs(self.fe, **drag)
         sol = _solve(rhs, t0, t0 + MAX_FLIGHT_S, y0, (self.ev_impact, self.ev_apogee))
         if sol.status != 1:
-            raise RuntimeError(
+            raise SimulationError(
                 f"object {body.id} did not impact within {MAX_FLIGHT_S:.0f} s of t = {t0:.1f} s "
                 "(orbital or escaping: check the vehicle and guidance)"
             )
@@ -149,8 +158,8 @@ class _Sim:
                 cd0=stage.cd,
                 cd_table=stage.cd_mach,
                 mdot=stage.mdot,
-                ve=G0 * stage.isp_vac_s,
-                exit_area=stage.exit_area,
+                ve=veh.isp_g0_mps2 * stage.isp_vac_s,  # effective exhaust velocity g0 Isp_vac
+                exit_area=stage.exit_area_for(veh.isp_g0_mps2),
                 direction=u,
             )
             stack.events.append(Event(t, "rv", "ignition", f"stage-{k + 1}"))
@@ -325,6 +334,21 @@ def _trajectory(sim: _Sim, body: _Body, rate: float) -> ObjectTrajectory:
     )
 
 
+#: Accepted output sample rates [Hz].
+RATE_RANGE_HZ = (0.01, 1000.0)
+
+
+def check_rate_hz(rate_hz: float, name: str = "rate_hz") -> float:
+    """``rate_hz`` as a float if it is a number in :data:`RATE_RANGE_HZ` [Hz], else
+    ``TypeError`` / ``ValueError`` naming ``name`` (e.g. ``--rate``)."""
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, int | float):
+        raise TypeError(f"{name} must be a number, got {rate_hz!r}")
+    lo, hi = RATE_RANGE_HZ
+    if not (math.isfinite(rate_hz) and lo <= rate_hz <= hi):
+        raise ValueError(f"{name} = {rate_hz!r} is out of range; expected [{lo:g}, {hi:g}] Hz")
+    return float(rate_hz)
+
+
 def simulate(scenario: Scenario, rate_hz: float = 10.0) -> Flight:
     """Simulate every object of ``scenario`` and sample it at ``rate_hz`` [Hz].
 
@@ -341,18 +365,14 @@ def simulate(scenario: Scenario, rate_hz: float = 10.0) -> Flight:
             f"scenario must be a Scenario (see trackers.sim.load_scenario), got "
             f"{type(scenario).__name__}"
         )
-    if isinstance(rate_hz, bool) or not isinstance(rate_hz, int | float):
-        raise TypeError(f"rate_hz must be a number, got {rate_hz!r}")
-    if not (math.isfinite(rate_hz) and 0.01 <= rate_hz <= 1000.0):
-        raise ValueError(f"rate_hz = {rate_hz!r} is out of range; expected [0.01, 1000]")
+    rate_hz = check_rate_hz(rate_hz)
     sim = _Sim(scenario)
     sim.run()
     objects = tuple(_trajectory(sim, b, float(rate_hz)) for b in sim.bodies)
+    # by time; simultaneous events in their physical order (EVENT_ORDER), then as created
     events = sorted(
-        (e for b in sim.bodies for e in b.events),
-        key=lambda e: (e.t_s, ("launch", "ignition", "burnout", "separation", "debris",
-                               "apogee", "impact").index(e.kind)),
-    )  # fmt: skip
+        (e for b in sim.bodies for e in b.events), key=lambda e: (e.t_s, EVENT_ORDER.index(e.kind))
+    )
     meta = {
         "scenario": scenario.id,
         "description": scenario.description,

@@ -7,8 +7,9 @@
 
 by Brent's method (``scipy.optimize.brentq``) on a bracket [lo, hi] where f changes sign.
 Each evaluation runs the fast outcome-only simulation :func:`flight_outcomes` (no output
-sampling). Range is the geodesic distance launch -> impact on WGS-84; apogee the highest
-altitude above the reference surface.
+sampling). Range is the surface distance launch -> impact on the scenario's own Earth
+(:func:`trackers.sim.summary.ground_range`: WGS-84 geodesic or the sphere's great circle);
+apogee the highest altitude above the reference surface.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from trackers.earth.wgs84 import geodesic_distance
 from trackers.sim.scenario import Scenario, get_parameter, set_parameter
 from trackers.sim.simulate import _Sim
+from trackers.sim.summary import ground_range
 
 
 def flight_outcomes(scenario: Scenario, spent: bool = True) -> dict[str, dict]:
@@ -51,7 +52,7 @@ def flight_outcomes(scenario: Scenario, spent: bool = True) -> dict[str, dict]:
             apo = float(np.max(earth.altitude(ys)))
         t_imp = ev["impact"].t_s
         lat, lon, _ = earth.geodetic(last.sol(t_imp)[:3])
-        rng = float(geodesic_distance(lau.lat, lau.lon, float(lat), float(lon)))
+        rng = float(ground_range(earth, lau.lat, lau.lon, float(lat), float(lon)))
         # initial great-circle bearing launch -> impact, to sign the range (uprange < 0)
         dlon = float(lon) - lau.lon
         brg = math.atan2(

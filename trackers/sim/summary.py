@@ -1,9 +1,18 @@
 """Flight summary (the CLI's summary.json): apogee, range, flight time and impact per object.
 
-Ground range is the geodesic distance on WGS-84 from the launch site to the impact point
-(:func:`trackers.earth.wgs84.geodesic_distance`), apogee the largest sampled altitude above
-the reference surface (the samples include the apogee event instant), flight time the
-impact time minus the launch time (t = 0).
+Ground range is the distance from the launch site to the impact point along the surface of
+the scenario's own Earth (:func:`ground_range`): the geodesic on the WGS-84 ellipsoid
+(Vincenty's inverse formula, T. Vincenty, "Direct and inverse solutions of geodesics on the
+ellipsoid", Survey Review 23(176), 1975, via :func:`trackers.earth.wgs84.geodesic_distance`)
+for ``shape = "wgs84"``, the great circle of the sphere's radius R for ``shape = "sphere"``
+(haversine form, R. W. Sinnott, "Virtues of the haversine", Sky & Telescope 68(2), 1984):
+
+    d = 2 R asin( sqrt( sin^2(dlat / 2) + cos lat1 cos lat2 sin^2(dlon / 2) ) )
+
+(measuring a sphere's flight on WGS-84 would make ranges ~0.1 % too long at 40N for
+R = 6371 km). Apogee is the largest sampled altitude above the reference surface (the
+samples include the apogee event instant), flight time the impact time minus the launch time
+(t = 0).
 """
 
 from __future__ import annotations
@@ -11,9 +20,33 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from trackers.earth.wgs84 import geodesic_distance
+from trackers.earth.model import EarthModel
+from trackers.earth.wgs84 import geodesic_distance, great_circle_distance
 from trackers.sim.truth import Flight
+
+
+def ground_range(
+    earth: EarthModel, lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike
+) -> NDArray:
+    """Surface distance [m] between geodetic points on ``earth``'s reference surface.
+
+    Parameters
+    ----------
+    earth : EarthModel
+        ``shape = "wgs84"``: ellipsoidal geodesic; ``"sphere"``: great circle of radius
+        ``earth.radius`` (module docstring).
+    lat1, lon1, lat2, lon2 : array_like, broadcastable
+        Geodetic (on a sphere: geocentric) latitudes and longitudes [rad].
+
+    Returns
+    -------
+    distance : array of the broadcast shape [m]
+    """
+    if earth.shape == "sphere":
+        return great_circle_distance(lat1, lon1, lat2, lon2, radius=earth.radius)
+    return geodesic_distance(lat1, lon1, lat2, lon2)
 
 
 def flight_summary(flight: Flight) -> dict:
@@ -21,8 +54,10 @@ def flight_summary(flight: Flight) -> dict:
     "impact_lat_deg", "impact_lon_deg"}], "events": [{"t_s", "object", "kind"}]}``.
 
     Objects that did not reach the ground (none, for a complete simulation) get ``None``
-    for range, flight time and impact point.
+    for range, flight time and impact point. Ranges are measured on the flight's Earth
+    (``flight.meta["earth"]``; WGS-84 when the flight carries no Earth, e.g. read from CSV).
     """
+    earth = EarthModel(**flight.meta["earth"]) if "earth" in flight.meta else EarthModel()
     launch = flight.meta.get("launch", {})
     lat0 = math.radians(launch["lat_deg"]) if launch else float(flight.objects[0].lat[0])
     lon0 = math.radians(launch["lon_deg"]) if launch else float(flight.objects[0].lon[0])
@@ -33,7 +68,7 @@ def flight_summary(flight: Flight) -> dict:
         if o.id in impacts:
             lat, lon = float(o.lat[-1]), float(o.lon[-1])
             rec.update(
-                range_m=float(geodesic_distance(lat0, lon0, lat, lon)),
+                range_m=float(ground_range(earth, lat0, lon0, lat, lon)),
                 flight_time_s=float(impacts[o.id]),
                 impact_lat_deg=math.degrees(lat),
                 impact_lon_deg=math.degrees(lon),

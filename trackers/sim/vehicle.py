@@ -11,12 +11,13 @@ Propulsion (Sutton & Biblarz, *Rocket Propulsion Elements*, 9th ed., eqs. 2-14, 
     F(h) = mdot g0 Isp_vac - p_atm(h) A_exit             thrust with nozzle back-pressure [N]
     A_exit = mdot g0 (Isp_vac - Isp_sl) / p0             (when A_exit is not given)
 
-so that F(0) = mdot g0 Isp_sl and F(vacuum) = mdot g0 Isp_vac. ``burn_time_s`` therefore sets
-the *thrust level* (mdot), not how much propellant burns: the whole ``propellant_mass_kg`` is
-always burnt unless an engine cut-off is given. With ``cutoff_time_s`` = t_c the engine stops
-at t_c after ignition with the same mdot (thrust unchanged), burning m_b = mdot t_c and keeping
-m_prop - m_b unburnt in the spent stage; the ideal velocity gain is then (Tsiolkovsky,
-Sutton & Biblarz eq. 4-6)
+with g0 the standard gravity of the Isp convention (``Vehicle.isp_g0_mps2``, default
+:data:`G0` = 9.80665 m/s^2), so that F(0) = mdot g0 Isp_sl and F(vacuum) = mdot g0 Isp_vac.
+``burn_time_s`` therefore sets the *thrust level* (mdot), not how much propellant burns: the
+whole ``propellant_mass_kg`` is always burnt unless an engine cut-off is given. With
+``cutoff_time_s`` = t_c the engine stops at t_c after ignition with the same mdot (thrust
+unchanged), burning m_b = mdot t_c and keeping m_prop - m_b unburnt in the spent stage; the
+ideal velocity gain is then (Tsiolkovsky, Sutton & Biblarz eq. 4-6)
 
     dv = g0 Isp ln(m_0 / (m_0 - mdot t_c))               m_0 = mass at ignition [kg]
 """
@@ -27,8 +28,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-#: Standard gravity [m/s^2] (defines Isp in seconds).
+#: Standard gravity [m/s^2]: the conventional g0 that turns a specific impulse in seconds into
+#: an effective exhaust velocity, ve = g0 Isp (CGPM 1901, 3rd General Conference on Weights and
+#: Measures; Sutton & Biblarz, ch. 2). The default of ``Vehicle.isp_g0_mps2``; a scenario may
+#: set another convention (e.g. 9.81) to match another simulator.
 G0 = 9.80665
+#: Longest burn a stage may have [s]: the bound on ``burn_time_s``, ``cutoff_time_s`` and on the
+#: full burn time m_prop / mdot implied by ``mass_flow_kgps``.
+MAX_BURN_S = 1e4
 #: Sea-level pressure [Pa] used to derive the nozzle exit area from Isp_sl.
 P0 = 101325.0
 
@@ -84,7 +91,8 @@ class Stage:
     burn_time_s : float or None
         Burn duration [s] (> 0). Exactly one of ``burn_time_s`` / ``mass_flow_kgps``.
     mass_flow_kgps : float or None
-        Propellant mass flow [kg/s] (> 0); burn time = propellant / mass flow.
+        Propellant mass flow [kg/s] (> 0); burn time = propellant / mass flow, which must not
+        exceed :data:`MAX_BURN_S` (the bound on ``burn_time_s``).
     cutoff_time_s : float or None
         Engine cut-off [s after ignition], 0 < t_c <= propellant / mass flow; None (default)
         burns all the propellant. The mass flow (thrust) is unchanged; the unburnt propellant
@@ -137,12 +145,21 @@ class Stage:
                 f"burn_time_s = {self.burn_time_s!r}, mass_flow_kgps = {self.mass_flow_kgps!r}"
             )
         if self.burn_time_s is not None:
-            check_range("burn_time_s", self.burn_time_s, 0.0, 1e4, lo_open=True)
+            check_range("burn_time_s", self.burn_time_s, 0.0, MAX_BURN_S, lo_open=True)
         if self.mass_flow_kgps is not None:
             check_range("mass_flow_kgps", self.mass_flow_kgps, 0.0, 1e6, lo_open=True)
+            implied = self.propellant_mass_kg / self.mass_flow_kgps  # m_prop / mdot [s]
+            if implied > MAX_BURN_S:
+                lowest = self.propellant_mass_kg / MAX_BURN_S
+                raise ValueError(
+                    f"mass_flow_kgps = {self.mass_flow_kgps!r} implies a burn of "
+                    f"propellant_mass_kg / mass_flow_kgps = {implied:.6g} s, longer than the "
+                    f"limit of {MAX_BURN_S:g} s on a burn; expected mass_flow_kgps >= "
+                    f"{lowest:.6g} (or cutoff_time_s to stop the engine early)"
+                )
         if self.cutoff_time_s is not None:
             full = self.full_burn_time
-            check_range("cutoff_time_s", self.cutoff_time_s, 0.0, 1e4, lo_open=True)
+            check_range("cutoff_time_s", self.cutoff_time_s, 0.0, MAX_BURN_S, lo_open=True)
             if self.cutoff_time_s > full * (1.0 + 1e-12):
                 raise ValueError(
                     f"cutoff_time_s = {self.cutoff_time_s!r} is after the propellant runs out "
@@ -198,14 +215,24 @@ class Stage:
 
     @property
     def exit_area(self) -> float:
-        """Nozzle exit area [m^2]: given, or A_e = mdot g0 (Isp_vac - Isp_sl) / p0."""
+        """Nozzle exit area [m^2] with the standard g0 (:meth:`exit_area_for`)."""
+        return self.exit_area_for(G0)
+
+    def exit_area_for(self, g0: float = G0) -> float:
+        """Nozzle exit area [m^2]: given, or A_e = mdot g0 (Isp_vac - Isp_sl) / p0.
+
+        ``g0`` [m/s^2] is the Isp convention's standard gravity (``Vehicle.isp_g0_mps2``).
+        """
         if self.nozzle_exit_area_m2 is not None:
             return float(self.nozzle_exit_area_m2)
-        return self.mdot * G0 * (self.isp_vac_s - self.isp_sl_s) / P0
+        return self.mdot * g0 * (self.isp_vac_s - self.isp_sl_s) / P0
 
-    def thrust(self, p_atm: float) -> float:
-        """Thrust [N] at ambient pressure ``p_atm`` [Pa]: mdot g0 Isp_vac - p A_e (>= 0)."""
-        return max(self.mdot * G0 * self.isp_vac_s - p_atm * self.exit_area, 0.0)
+    def thrust(self, p_atm: float, g0: float = G0) -> float:
+        """Thrust [N] at ambient pressure ``p_atm`` [Pa]: mdot g0 Isp_vac - p A_e (>= 0).
+
+        ``g0`` [m/s^2]: the Isp convention's standard gravity (``Vehicle.isp_g0_mps2``).
+        """
+        return max(self.mdot * g0 * self.isp_vac_s - p_atm * self.exit_area_for(g0), 0.0)
 
 
 @dataclass(frozen=True)
@@ -233,6 +260,11 @@ class Vehicle:
         Lift-to-drag ratio of the RV in [0, 3] (0 = purely ballistic); lift acts in the
         vertical plane, upwards, as a simple model of a pull-up / gliding manoeuvre
         (trackers.sim.dynamics.make_rhs).
+    isp_g0_mps2 : float
+        Standard gravity [m/s^2] of the specific-impulse convention, ve = g0 Isp, in
+        [9.5, 10.0]; default :data:`G0` = 9.80665 (exact, by definition). Some simulators use
+        9.81 (+0.034 % thrust and exhaust velocity). Written to a file only when not the
+        default.
     """
 
     stages: tuple[Stage, ...]
@@ -243,6 +275,7 @@ class Vehicle:
     separation_speed_mps: float = _units("m/s", default=2.0)
     keep_last_stage: bool = False
     rv_lift_to_drag: float = _units("-", default=0.0)
+    isp_g0_mps2: float = field(default=G0, metadata={"units": "m/s^2", "omit_default": True})
 
     def __post_init__(self) -> None:
         n = len(self.stages)
@@ -267,9 +300,11 @@ class Vehicle:
                 )
         check_range("separation_speed_mps", self.separation_speed_mps, 0.0, 100.0)
         check_range("rv_lift_to_drag", self.rv_lift_to_drag, 0.0, 3.0)
+        check_range("isp_g0_mps2", self.isp_g0_mps2, 9.5, 10.0)
         if not isinstance(self.keep_last_stage, bool):
             raise TypeError(f"keep_last_stage must be a bool, got {self.keep_last_stage!r}")
-        t2w = self.stages[0].thrust(P0) / (self.liftoff_mass_kg * G0)
+        # sea-level thrust over the weight at standard gravity
+        t2w = self.stages[0].thrust(P0, self.isp_g0_mps2) / (self.liftoff_mass_kg * G0)
         if t2w <= 1.0:
             raise ValueError(
                 f"thrust-to-weight at liftoff = {t2w:.3f} must exceed 1 (the vehicle never "
