@@ -1,0 +1,296 @@
+"""Scans: one radar's reports at one scan time, for every Monte Carlo run at once.
+
+A :class:`Scan` is the measurement type between the radar network (:mod:`trackers.sensors`)
+and the tracker. Radars scan on a fixed schedule (``t_k = phase + k T``), so every Monte Carlo
+run shares the same list of scans; what differs between runs is how many reports each scan
+holds (detections, merged reports, false alarms) and when they arrive at the consumer. A scan
+therefore stores padded arrays
+
+    z      (N, M, m)   reports (range [m], azimuth [rad], elevation [rad][, range-rate [m/s]])
+    valid  (N, M)      which of the M slots hold a report in run n
+
+with M the largest number of reports any run has in that scan (rows are NaN where invalid).
+The truth tag ``origin`` travels with the scan for scoring only; the trackers never read it.
+
+:class:`ScanSequence` cuts a :class:`~trackers.sensors.Detections` table into scans in
+measurement-time order (ties: sensor order). How the reports' arrival at the consumer node is
+handled (``delivery``):
+
+``"ideal"``
+    every report is used, in measurement-time order, as if it arrived at once (the reference:
+    equivalent to processing each report when it arrives and reprocessing exactly any that
+    arrives out of sequence, i.e. perfect retrodiction).
+``"buffer"``
+    a fixed-lag reorder buffer of ``lag`` seconds at the consumer: reports are released in
+    measurement-time order at ``t_meas + lag``; a report that arrives later than that
+    (``t_arrival - t_meas > lag``) has missed its slot and is dropped. Tracks are ``lag``
+    seconds old when a decision reads them.
+``"drop"``
+    process in arrival order and discard out-of-sequence reports: a report is dropped when a
+    report of the same run with a later measurement time arrived before it (it would have to
+    be filtered backwards in time). Tracks are as fresh as the links allow.
+
+Each mode's cost in accuracy and delay is measured by ``benchmarks/oosm.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from trackers.sensors.detections import Detections
+
+__all__ = ["DELIVERY_MODES", "Scan", "ScanSequence", "converted_covariance", "report_positions"]
+
+DELIVERY_MODES = ("ideal", "buffer", "drop")
+
+
+class Scan(NamedTuple):
+    """One radar's reports at one scan time, for runs ``[0, N)``.
+
+    Attributes
+    ----------
+    index : int
+        Position of the scan in its sequence.
+    t : float
+        Measurement time [s since epoch].
+    sensor : int
+        Index into the sequence's ``sensors``.
+    z : (N, M, m) float
+        Reports; NaN in invalid slots (m = 3, or 4 for radars that measure range-rate).
+    valid : (N, M) bool
+        Slot holds a report that the consumer uses (after the delivery rule).
+    t_arrival : (N, M) float
+        Arrival time at the consumer [s]; NaN in invalid slots.
+    origin : (N, M) int32
+        Truth tag (index into the sequence's ``origins``), -1 in invalid slots. Scoring only.
+    """
+
+    index: int
+    t: float
+    sensor: int
+    z: NDArray
+    valid: NDArray
+    t_arrival: NDArray
+    origin: NDArray
+
+
+def _drop_out_of_sequence(det: Detections) -> NDArray[np.bool_]:
+    """Mask of reports that arrive after a report of the same run measured later, ``(n,)``.
+
+    Per run, with reports sorted by measurement time, report i is out of sequence iff
+    min_{j: t_meas_j > t_meas_i} t_arrival_j < t_arrival_i (a suffix minimum, vectorised over
+    runs by sorting on (run, t_meas) and a segmented reverse cumulative minimum).
+    """
+    n = len(det)
+    if n == 0:
+        return np.zeros(0, bool)
+    order = np.lexsort((det.t_meas, det.run))
+    run, tm, ta = det.run[order], det.t_meas[order], det.t_arrival[order]
+    # the suffix minimum must only look at strictly later measurement times: group equal
+    # (run, t_meas) rows (one scan) and take the minimum arrival of each group
+    new_group = np.ones(n, bool)
+    new_group[1:] = (run[1:] != run[:-1]) | (tm[1:] != tm[:-1])
+    gid = np.cumsum(new_group) - 1
+    g_min = np.full(gid[-1] + 1, np.inf)
+    np.minimum.at(g_min, gid, ta)
+    g_run = run[new_group]
+    # reverse segmented cumulative minimum over groups of the same run: offset each run by a
+    # large multiple so that minima never cross run boundaries
+    big = 1e12
+    key = g_min + g_run * big
+    suffix = np.minimum.accumulate(key[::-1])[::-1]
+    # strictly later groups: shift by one group, and mask the last group of each run
+    later = np.full_like(suffix, np.inf)
+    later[:-1] = suffix[1:]
+    same_run_next = np.zeros(len(g_run), bool)
+    same_run_next[:-1] = g_run[1:] == g_run[:-1]
+    later = np.where(same_run_next, later - g_run * big, np.inf)
+    oos_sorted = later[gid] < ta
+    out = np.empty(n, bool)
+    out[order] = oos_sorted
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ScanSequence:
+    """Scans of a detections table, in measurement-time order (module docstring).
+
+    Attributes
+    ----------
+    det : Detections
+        The radar network's reports (with truth tags, kept for scoring).
+    sensor_ndim : tuple[int, ...]
+        Measurement dimension m of each of ``det.sensors`` (3, or 4 with range-rate).
+    delivery : "ideal", "buffer" or "drop"
+        How arrival at the consumer is handled (module docstring).
+    lag : float
+        Reorder-buffer lag [s] for ``delivery="buffer"``.
+    """
+
+    det: Detections
+    sensor_ndim: tuple[int, ...]
+    delivery: Literal["ideal", "buffer", "drop"] = "ideal"
+    lag: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.det, Detections):
+            raise TypeError(f"ScanSequence.det must be Detections, got {type(self.det).__name__}")
+        if len(self.sensor_ndim) != len(self.det.sensors):
+            raise ValueError(
+                f"ScanSequence.sensor_ndim must give m for each of the {len(self.det.sensors)} "
+                f"sensors {self.det.sensors}, got {self.sensor_ndim}"
+            )
+        if any(m not in (3, 4) for m in self.sensor_ndim):
+            raise ValueError(f"ScanSequence.sensor_ndim values must be 3 or 4, got "
+                             f"{self.sensor_ndim}")  # fmt: skip
+        if self.delivery not in DELIVERY_MODES:
+            raise ValueError(f"delivery must be one of {DELIVERY_MODES}, got {self.delivery!r}")
+        if not (np.isfinite(self.lag) and self.lag >= 0):
+            raise ValueError(f"lag must be a finite number of seconds >= 0, got {self.lag!r}")
+        det = self.det
+        if len(det) and (det.run.min() < 0 or det.run.max() >= det.runs):
+            raise ValueError(f"Detections.run values must be in [0, {det.runs}), got "
+                             f"[{det.run.min()}, {det.run.max()}]")  # fmt: skip
+        if not np.all(np.isfinite(det.t_meas)):
+            raise ValueError("Detections.t_meas must be finite")
+        if np.any(det.t_arrival < det.t_meas):
+            raise ValueError("Detections.t_arrival must be >= t_meas (arrival before measurement)")
+        used = np.ones(len(det), bool)
+        if self.delivery == "buffer":
+            used = det.t_arrival - det.t_meas <= self.lag
+        elif self.delivery == "drop":
+            used = ~_drop_out_of_sequence(det)
+        # scan key: (t_meas, sensor); rows sorted by (scan, run) with a slot index per (scan, run)
+        order = np.lexsort((det.run, det.sensor_index, det.t_meas))
+        tm, si, run = det.t_meas[order], det.sensor_index[order], det.run[order]
+        n = len(order)
+        new_scan = np.ones(n, bool)
+        new_scan[1:] = (tm[1:] != tm[:-1]) | (si[1:] != si[:-1])
+        scan_id = np.cumsum(new_scan) - 1
+        new_cell = new_scan.copy()
+        new_cell[1:] |= run[1:] != run[:-1]
+        cell_start = np.flatnonzero(new_cell)
+        cell_len = np.diff(np.append(cell_start, n))
+        slot = np.arange(n) - np.repeat(cell_start, cell_len)
+        starts = np.flatnonzero(new_scan)
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_scan_id", scan_id)
+        object.__setattr__(self, "_slot", slot)
+        object.__setattr__(self, "_starts", np.append(starts, n))
+        object.__setattr__(self, "_used", used[order])
+        object.__setattr__(self, "times", tm[starts] if n else np.zeros(0))
+        object.__setattr__(self, "sensors_of_scans", si[starts].astype(int) if n else
+                           np.zeros(0, int))  # fmt: skip
+        mmax = np.zeros(len(starts), int)
+        if n:
+            np.maximum.at(mmax, scan_id, slot + 1)
+        object.__setattr__(self, "_mmax", mmax)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def runs(self) -> int:
+        """Number of Monte Carlo runs N."""
+        return int(self.det.runs)
+
+    @property
+    def sensors(self) -> tuple[str, ...]:
+        """Sensor ids (``Scan.sensor`` indexes into it)."""
+        return self.det.sensors
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Truth-tag labels (``Scan.origin`` indexes into it)."""
+        return self.det.origins
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def scan(self, i: int, runs: slice | None = None) -> Scan:
+        """Scan ``i`` for runs ``runs`` (a slice of ``[0, N)``, default all)."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"scan index {i} outside [0, {len(self)})")
+        lo, hi = (0, self.runs) if runs is None else (runs.start or 0, runs.stop or self.runs)
+        a, b = int(self._starts[i]), int(self._starts[i + 1])
+        rows = self._order[a:b]
+        run = self.det.run[rows]
+        keep = (run >= lo) & (run < hi)
+        rows, run, slot, used = rows[keep], run[keep] - lo, self._slot[a:b][keep], \
+            self._used[a:b][keep]  # fmt: skip
+        s = int(self.sensors_of_scans[i])
+        m = self.sensor_ndim[s]
+        nr = hi - lo
+        M = int(slot.max()) + 1 if len(slot) else 0
+        z = np.full((nr, M, m), np.nan)
+        valid = np.zeros((nr, M), bool)
+        t_arr = np.full((nr, M), np.nan)
+        origin = np.full((nr, M), -1, np.int32)
+        z[run, slot] = self.det.z[rows, :m]
+        valid[run, slot] = used
+        t_arr[run, slot] = self.det.t_arrival[rows]
+        origin[run, slot] = self.det.origin_index[rows]
+        z[~valid] = np.nan
+        return Scan(i, float(self.times[i]), s, z, valid, t_arr, origin)
+
+    def __iter__(self) -> Iterator[Scan]:
+        for i in range(len(self)):
+            yield self.scan(i)
+
+    def iter_runs(self, lo: int, hi: int) -> Iterator[Scan]:
+        """Scans restricted to runs ``[lo, hi)`` (a chunk), in order."""
+        for i in range(len(self)):
+            yield self.scan(i, slice(lo, hi))
+
+    @classmethod
+    def from_detections(
+        cls,
+        det: Detections,
+        radars: Sequence,
+        delivery: Literal["ideal", "buffer", "drop"] = "ideal",
+        lag: float = 0.0,
+    ) -> ScanSequence:
+        """Scans of ``det`` with each sensor's m taken from ``radars`` (``sensors.Radar``)."""
+        by_id = {r.id: r for r in radars}
+        missing = [s for s in det.sensors if s not in by_id]
+        if missing:
+            raise ValueError(f"radars do not include the detections' sensor(s) {missing}")
+        ndim = tuple(int(by_id[s].ndim_meas) for s in det.sensors)
+        return cls(det, ndim, delivery, lag)
+
+
+def report_positions(z: NDArray, site_ecef: NDArray, enu_rotation: NDArray) -> NDArray:
+    """ECEF positions of radar reports ``(..., m>=3) -> (..., 3)`` [m] (NaN stays NaN).
+
+    e = rho cos(el) sin(az),  n = rho cos(el) cos(az),  u = rho sin(el)
+    r = s + C' (e, n, u)      (C: ECEF -> ENU rotation of the site, rows e, n, u)
+    """
+    rho, az, el = z[..., 0], z[..., 1], z[..., 2]
+    ce = np.cos(el)
+    enu = np.stack([rho * ce * np.sin(az), rho * ce * np.cos(az), rho * np.sin(el)], axis=-1)
+    return site_ecef + enu @ enu_rotation
+
+
+def converted_covariance(z: NDArray, R3: NDArray, enu_rotation: NDArray) -> NDArray:
+    """Covariance of the converted (ECEF) position of reports ``(..., m>=3) -> (..., 3, 3)``.
+
+    First-order propagation of R3 = cov(range, az, el) through the spherical -> ENU map
+    (Bar-Shalom, Li & Kirubarajan 2001, §10.4.3, converted measurements), then to ECEF:
+
+        J = d(e, n, u) / d(rho, az, el)
+          = [[ce sa, rho ce ca, -rho se sa],
+             [ce ca, -rho ce sa, -rho se ca],
+             [se,    0,           rho ce   ]]      (c = cos, s = sin, e = el, a = az)
+        C_enu = J R3 J',   C_ecef = T' C_enu T     (T: ECEF -> ENU rotation)
+    """
+    rho, az, el = z[..., 0], z[..., 1], z[..., 2]
+    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
+    J = np.empty(z.shape[:-1] + (3, 3))
+    J[..., 0, 0], J[..., 0, 1], J[..., 0, 2] = ce * sa, rho * ce * ca, -rho * se * sa
+    J[..., 1, 0], J[..., 1, 1], J[..., 1, 2] = ce * ca, -rho * ce * sa, -rho * se * ca
+    J[..., 2, 0], J[..., 2, 1], J[..., 2, 2] = se, 0.0, rho * ce
+    A = np.swapaxes(enu_rotation, -1, -2) @ J  # d(ECEF)/d(rho, az, el)
+    return A @ R3 @ np.swapaxes(A, -1, -2)

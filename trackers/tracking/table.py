@@ -1,0 +1,155 @@
+"""The track table: a fixed-capacity slot array per run, grown by doubling.
+
+Per run n and slot k (arrays ``(N, K, ...)``):
+
+    belief      estimator belief (a Gaussian or an IMM belief), leading axes (N, K)
+    t           time of the belief [s] (tracks are predicted lazily, only when a report of a
+                scan may be theirs; a track not touched keeps its last time)
+    pv, P6      cached combined position/velocity mean (N, K, 6) and covariance (N, K, 6, 6)
+    status      0 free slot, 1 tentative, 2 confirmed
+    id, parent, root   track id (unique per run), parent id (-1), family root id
+    born, t_update     birth time, time of the last associated report [s]
+    hits, opps         associated reports / opportunities since birth
+    consec_miss        opportunities without a report since the last one
+    rate_h, rate_o     exponentially forgetting hits / opportunities (detection-rate evidence)
+    thrust_last        last time the track was seen thrusting (IMM boost probability > 0.9,
+                       at least 5 s after birth) [s], -inf if never
+    thrust_inherited   the parent's thrust evidence when this track was spawned from it [s]
+    cusum              NIS CUSUM statistic (separation / manoeuvre test)
+
+Per-run differences are masks and indices; the table is only ever read and written through
+fancy indexing over all runs at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["CONFIRMED", "FREE", "TENTATIVE", "TrackTable", "tree_leaves", "tree_map"]
+
+FREE, TENTATIVE, CONFIRMED = 0, 1, 2
+
+
+def tree_map(fn: Callable[[NDArray], NDArray], tree: Any) -> Any:
+    """Apply ``fn`` to every array leaf of nested tuples / NamedTuples."""
+    if isinstance(tree, np.ndarray):
+        return fn(tree)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(tree_map(fn, v) for v in tree))
+    if isinstance(tree, tuple | list):
+        return type(tree)(tree_map(fn, v) for v in tree)
+    return tree
+
+
+def tree_leaves(tree: Any) -> list[NDArray]:
+    """Array leaves of a tree, depth first."""
+    if isinstance(tree, np.ndarray):
+        return [tree]
+    if isinstance(tree, tuple | list):
+        return [leaf for v in tree for leaf in tree_leaves(v)]
+    return []
+
+
+# scalar per-slot columns: name -> (dtype, fill value of a free slot)
+_COLUMNS: dict[str, tuple[type, float]] = {
+    "t": (np.float64, np.nan),
+    "status": (np.int8, FREE),
+    "id": (np.int64, -1),
+    "parent": (np.int64, -1),
+    "root": (np.int64, -1),
+    "born": (np.float64, np.nan),
+    "t_update": (np.float64, np.nan),
+    "hits": (np.int32, 0),
+    "opps": (np.int32, 0),
+    "consec_miss": (np.int32, 0),
+    "rate_h": (np.float64, 0.0),
+    "rate_o": (np.float64, 0.0),
+    "thrust_last": (np.float64, -np.inf),
+    "thrust_inherited": (np.float64, -np.inf),
+    "cusum": (np.float64, 0.0),
+}
+
+
+class TrackTable:
+    """Working storage of the tracker for runs ``[0, N)`` (module docstring).
+
+    Parameters
+    ----------
+    runs : int
+        N.
+    capacity : int
+        Initial slots per run K.
+    belief_template : belief
+        A belief with one batch axis of length 1 (e.g. a prior for one track): fixes the
+        structure and trailing shapes of the stored beliefs.
+    """
+
+    def __init__(self, runs: int, capacity: int, belief_template: Any) -> None:
+        self.N, self.K = int(runs), int(capacity)
+        self.belief = tree_map(
+            lambda a: np.broadcast_to(a[0], (self.N, self.K, *a.shape[1:])).copy(),
+            belief_template,
+        )
+        for name, (dtype, fill) in _COLUMNS.items():
+            setattr(self, name, np.full((self.N, self.K), fill, dtype=dtype))
+        self.pv = np.zeros((self.N, self.K, 6))
+        self.P6 = np.broadcast_to(np.eye(6), (self.N, self.K, 6, 6)).copy()
+        self.next_id = np.zeros(self.N, np.int64)
+
+    # ------------------------------------------------------------------ capacity
+    def grow(self, need: int) -> None:
+        """Double K until every run has room for ``need`` (max over runs) more tracks."""
+        free = (self.status == FREE).sum(axis=1)
+        short = int(np.max(need - free)) if self.N else 0
+        if short <= 0:
+            return
+        new_k = self.K
+        while new_k - self.K < short:
+            new_k *= 2
+        extra = new_k - self.K
+
+        def pad(a: NDArray, fill: Any) -> NDArray:
+            block = np.empty((self.N, extra, *a.shape[2:]), dtype=a.dtype)
+            block[...] = fill
+            return np.concatenate([a, block], axis=1)
+
+        self.belief = tree_map(lambda a: pad(a, a[:, :1]) if self.K else a, self.belief)
+        for name, (_, fill) in _COLUMNS.items():
+            setattr(self, name, pad(getattr(self, name), fill))
+        self.pv = pad(self.pv, 0.0)
+        self.P6 = pad(self.P6, np.eye(6))
+        self.K = new_k
+
+    def allocate(self, run: NDArray) -> NDArray:
+        """Free slot indices for new tracks of runs ``run`` ``(J,)`` (any order, repeats)."""
+        if run.size == 0:
+            return np.zeros(0, np.int64)
+        counts = np.bincount(run, minlength=self.N)
+        self.grow(counts)
+        # rank of each new track within its run (stable)
+        order = np.argsort(run, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.empty(run.size, np.int64)
+        rank[order] = np.arange(run.size) - np.repeat(starts, counts)
+        # free slots of each run first, in slot order
+        free_first = np.argsort(self.status != FREE, axis=1, kind="stable")
+        return free_first[run, rank]
+
+    # ------------------------------------------------------------------ access
+    def take(self, ri: NDArray, ki: NDArray) -> Any:
+        """Beliefs of slots (ri, ki), leading axis ``(C,)``."""
+        return tree_map(lambda a: a[ri, ki], self.belief)
+
+    def put(self, ri: NDArray, ki: NDArray, sub: Any) -> None:
+        """Store beliefs (leading axis ``(C,)``) into slots (ri, ki)."""
+        for leaf, s in zip(tree_leaves(self.belief), tree_leaves(sub), strict=True):
+            leaf[ri, ki] = s
+
+    def clear(self, ri: NDArray, ki: NDArray) -> None:
+        """Free slots (ri, ki) (their scalar columns reset)."""
+        for name, (_, fill) in _COLUMNS.items():
+            getattr(self, name)[ri, ki] = fill

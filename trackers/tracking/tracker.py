@@ -1,0 +1,745 @@
+"""Batched multi-object tracking over Monte Carlo runs: scans in, tracks and snapshots out.
+
+    track(scans, radars, config, epochs) -> TrackerResult
+
+Central-level fusion: every radar's reports update one track table per run. For each scan
+(one radar, one time, all runs at once; :mod:`trackers.tracking.scans`):
+
+1. **Coarse gate.** Every live track is extrapolated from its own time with gravity only,
+   p + v dt - mu p / |p|^3 dt^2 / 2, and checked against the radar's coverage (an
+   *opportunity* to be detected) and against the scan's reports converted to ECEF (a
+   generous distance gate). Only tracks with a report nearby are predicted properly — tracks
+   are predicted lazily, so a scan of a far-away radar costs no filter steps.
+2. **Prediction and gating.** Candidate tracks are predicted to the scan time with the
+   tracker's estimator (one EKF, or the boost/ballistic IMM) and linearised at the combined
+   estimate: zhat = h(x), S = H P H' + R. Report m is in track k's gate when
+   d2_km = nu' S^-1 nu < chi2_m^-1(gate_prob),  nu = z_m - zhat_k (angles wrapped).
+3. **Association.** Cost c_km = d2_km + ln det S_k; GNN solves the optimal 2-D assignment per
+   run with the miss cost G + ln det S_k (a report inside the gate is always preferred to a
+   miss); NN lets each track take its cheapest report. (Blackman & Popoli 1999, §6.2.)
+4. **Update.** Assigned tracks take the estimator's update. With ``merged_updates``, a
+   confirmed track left without a report whose gate, widened by the resolution cell
+   (R_cell = diag(dr^2, bw^2, bw^2) / 12: the variance of a uniform position inside the cell),
+   holds a report assigned to another track — and no other report — is updated with that
+   report and R + R_cell: two
+   unresolved objects produce one power-weighted centroid report (Daum & Fitzgerald 1994;
+   Blom & Bloem 2000 on unresolved measurements), so the report is evidence for both.
+5. **Track management.** Hits and opportunities per track; M-of-N confirmation; deletion
+   after ``delete_misses`` consecutive missed opportunities or ``max_coast_s`` without an
+   update; the NIS CUSUM g = max(0, g + nis - m - drift) (Page 1954; a jump in the dynamics
+   shows as a run of large NIS) logs separation / manoeuvre alarms.
+6. **Initiation and spawning.** A report no track used starts a tentative track. With
+   ``spawn``, a report inside the spawn gate of a confirmed track (its predicted covariance
+   plus a separation allowance) starts a *child*: prior = the parent's prediction with the
+   allowance added, then the report's update; parent id recorded. Otherwise a single-point
+   initiation: prior N([r_report, 0], diag(sigma_p^2 I, sigma_v^2 I)) updated with the report
+   itself (the update places the position with the converted-measurement accuracy and, where
+   the radar measures range-rate, the line-of-sight velocity).
+
+Every ``epochs`` instant the live tracks are snapshotted (their latest estimates) into a
+:class:`~trackers.metrics.tracking.TrackLog`, labelled by :mod:`trackers.tracking.classify`.
+Runs are processed in chunks (``chunk`` runs at a time); the result does not depend on the
+chunk size (every operation is per run).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import chi2
+
+from trackers.earth import wgs84
+from trackers.filters import EKF, Filter, Gaussian
+from trackers.filters.imm import IMM, Mode, SojournTransition
+from trackers.filters.linalg_small import inv_spd, matmul, symmetrize
+from trackers.metrics.tracking import TrackLog
+from trackers.models import Ballistic, BoostThrustState, residual, wrap_angle
+from trackers.sensors.radar import Radar as RadarSite
+from trackers.tracking.assignment import gnn_assign
+from trackers.tracking.classify import label_tracks
+from trackers.tracking.config import TrackerConfig
+from trackers.tracking.scans import Scan, ScanSequence, converted_covariance, report_positions
+from trackers.tracking.seeds import SeedPool
+from trackers.tracking.table import (
+    CONFIRMED,
+    FREE,
+    TENTATIVE,
+    TrackTable,
+    tree_leaves,
+    tree_map,
+)
+
+__all__ = ["TrackerEvents", "TrackerResult", "build_estimator", "track"]
+
+MU = wgs84.GM
+#: Largest acceleration other than gravity the coarse gate allows for [m/s^2] (boost).
+_A_MAX = 120.0
+#: Forgetting factor of the detection-rate counters, per opportunity.
+_RATE_FORGET = 0.98
+#: Boost-mode probability above which a track counts as thrusting.
+_THRUSTING = 0.9
+
+EVENT_KINDS = ("birth", "spawn", "confirm", "delete", "cusum")
+
+
+class TrackerEvents(NamedTuple):
+    """Track-management events (long format): run, t [s], track id, kind (index into
+    :data:`EVENT_KINDS`), other (parent id for a spawn, else -1)."""
+
+    run: NDArray
+    t: NDArray
+    track: NDArray
+    kind: NDArray
+    other: NDArray
+
+
+class TrackerResult(NamedTuple):
+    """Output of :func:`track`.
+
+    Attributes
+    ----------
+    log : TrackLog
+        Snapshots of the live tracks at the epochs.
+    hits : (R,) int array
+        Reports associated with each logged track up to its snapshot (rows of ``log``).
+    events : TrackerEvents
+        Births, spawns, confirmations, deletions and CUSUM alarms.
+    config : TrackerConfig
+    reports : int
+        Reports processed (valid slots over all scans and runs).
+    seconds : float
+        Wall-clock time of the tracking loop.
+    """
+
+    log: Any
+    hits: NDArray
+    events: TrackerEvents
+    config: TrackerConfig
+    reports: int
+    seconds: float
+
+
+def build_estimator(config: TrackerConfig) -> Filter | IMM:
+    """The estimator of a configuration: one ballistic EKF, or the boost/ballistic IMM.
+
+    IMM modes: boost (x, y, z, vx, vy, vz, a_thrust) with thrust along the velocity, and
+    ballistic (x, y, z, vx, vy, vz), mixed in the common 7-state space with a_thrust implied
+    0 in the ballistic mode; Markov switching from mean sojourn times.
+    """
+    ballistic = Ballistic(
+        earth=config.earth, q=config.q_ballistic, max_step=config.max_step_ballistic
+    )
+    if config.motion == "ballistic":
+        return Filter(EKF(), ballistic)
+    boost = BoostThrustState(
+        earth=config.earth,
+        q=config.q_boost,
+        q_thrust=config.q_thrust,
+        max_step=config.max_step_boost,
+    )
+    return IMM(
+        modes=(Mode(EKF(), boost, "boost"), Mode(EKF(), ballistic, "ballistic")),
+        transition=SojournTransition(np.array([config.sojourn_boost, config.sojourn_ballistic])),
+        implied={"a_thrust": 0.0},
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Sensor:
+    """What the tracker knows of one radar: site, measurement model, merged-report model."""
+
+    site: RadarSite
+    model: Any
+    model_merged: Any
+    sigma_pos: float  # rough 1-sigma of a report's position at max range [m]
+    site_ecef: NDArray  # (3,) [m]
+    rot: NDArray  # (3, 3) ECEF -> ENU
+    R3: NDArray  # (3, 3) noise covariance of (range, az, el)
+
+    def covers(self, r: NDArray) -> NDArray:
+        """Whether ECEF positions ``(A, 3)`` lie in the radar's coverage (an opportunity).
+
+        The tracker's own, cheaper version of :func:`trackers.sensors.visibility.visible`:
+        instrumented range, field of regard in azimuth, and geometric elevation between
+        ``el_min`` and ``el_max`` and above ``min_elevation`` (no 4/3-Earth refraction, which
+        only adds a fraction of a degree near the horizon).
+        """
+        s = self.site
+        d = (r - self.site_ecef) @ self.rot.T
+        rho = np.linalg.norm(d, axis=-1)
+        el = np.arcsin(np.clip(d[:, 2] / np.maximum(rho, 1.0), -1.0, 1.0))
+        az = np.arctan2(d[:, 0], d[:, 1])
+        return ((rho >= s.min_range) & (rho <= s.max_range)
+                & (np.abs(wrap_angle(az - s.boresight_az)) <= s.half_width_az)
+                & (el >= max(s.el_min, s.min_elevation)) & (el <= s.el_max))  # fmt: skip
+
+    @classmethod
+    def of(cls, radar: RadarSite) -> _Sensor:
+        model = radar.measurement_model()
+        cell = np.array([radar.range_cell, radar.beamwidth, radar.beamwidth]) ** 2 / 12.0
+        merged = replace(
+            model,
+            sigma_range=float(np.hypot(model.sigma_range, np.sqrt(cell[0]))),
+            sigma_azimuth=float(np.hypot(model.sigma_azimuth, np.sqrt(cell[1]))),
+            sigma_elevation=float(np.hypot(model.sigma_elevation, np.sqrt(cell[2]))),
+        )
+        sigma_pos = float(
+            max(radar.sigma_range, radar.max_range * max(radar.sigma_az, radar.sigma_el))
+        )
+        return cls(
+            radar,
+            model,
+            merged,
+            sigma_pos,
+            np.array(radar.site_ecef),
+            np.array(radar.enu_rotation),
+            model.noise_cov()[:3, :3],
+        )
+
+
+class _Tracker:
+    """One chunk of runs through the scan sequence (module docstring, steps 1-6)."""
+
+    def __init__(self, cfg: TrackerConfig, sensors: Sequence[_Sensor], runs: int) -> None:
+        self.cfg = cfg
+        self.sensors = sensors
+        self.est = build_estimator(cfg)
+        self.imm = isinstance(self.est, IMM)
+        self.n = 7 if self.imm else 6
+        self.gate = {m: float(chi2.ppf(cfg.gate_prob, m)) for m in (3, 4)}
+        self.spawn_gate = {m: float(chi2.ppf(cfg.spawn_gate_prob, m)) for m in (3, 4)}
+        one = np.ones((1, 3))
+        template = self._prior(one, np.eye(3)[None], 2 * one, np.eye(3)[None], np.ones(1))
+        self.table = TrackTable(runs, cfg.capacity, template)
+        self.seeds = SeedPool(runs, 16)
+        self.events: list[tuple[NDArray, ...]] = []
+
+    # ------------------------------------------------------------------ beliefs
+    def _prior(self, r1: NDArray, C1: NDArray, r2: NDArray, C2: NDArray, dt: NDArray) -> Any:
+        """Two-point prior from reports at ECEF r1 (time t - dt) and r2 (time t), ``(J, 3)``.
+
+            x = [r2, (r2 - r1) / dt(, a0)]
+            P = [[C2, C2 / dt], [C2 / dt, (C1 + C2) / dt^2]] (+ floors; a_thrust var s_a^2)
+
+        (the velocity difference shares r2's error, hence the cross term; Blackman & Popoli
+        1999, §3.3). C1, C2 are the converted-measurement covariances ``(J, 3, 3)``.
+        """
+        cfg, J = self.cfg, r2.shape[0]
+        d = dt[:, None, None]
+        mean = np.zeros((J, self.n))
+        mean[:, :3] = r2
+        mean[:, 3:6] = (r2 - r1) / dt[:, None]
+        cov = np.zeros((J, self.n, self.n))
+        i3 = np.eye(3)
+        cov[:, :3, :3] = C2 + cfg.init_pos_sigma**2 * i3
+        cov[:, :3, 3:6] = C2 / d
+        cov[:, 3:6, :3] = C2 / d
+        cov[:, 3:6, 3:6] = (C1 + C2) / d**2 + cfg.init_vel_sigma**2 * i3
+        if self.imm:
+            mean[:, 6] = cfg.init_thrust[0]
+            cov[:, 6, 6] = cfg.init_thrust[1] ** 2
+            return self.est.initial_belief(Gaussian(mean, cov), np.array([0.5, 0.5]))
+        return Gaussian(mean, cov)
+
+    def _inflate(self, belief: Any) -> Any:
+        """Add the spawn allowance diag(sp^2 I, sv^2 I) to every mode's position/velocity."""
+        add = np.diag(np.r_[np.full(3, self.cfg.spawn_pos_sigma**2),
+                            np.full(3, self.cfg.spawn_vel_sigma**2)])  # fmt: skip
+
+        def inflate(g: Gaussian) -> Gaussian:
+            cov = g.cov.copy()
+            cov[..., :6, :6] += add
+            return Gaussian(g.mean, cov)
+
+        if self.imm:
+            return type(belief)(tuple(inflate(g) for g in belief.modes), belief.probs)
+        return inflate(belief)
+
+    def _refresh(self, ri: NDArray, ki: NDArray, belief: Any) -> None:
+        """Store beliefs and their combined position/velocity moments in slots (ri, ki)."""
+        tb = self.table
+        tb.put(ri, ki, belief)
+        g = self.est.gaussian(belief)
+        tb.pv[ri, ki] = g.mean[:, :6]
+        tb.P6[ri, ki] = g.cov[:, :6, :6]
+
+    def _predict(self, belief: Any, dt: NDArray) -> Any:
+        """Predict beliefs ``(C,)`` by per-track ``dt`` ``(C,)`` [s].
+
+        The RK4 integrators take n = ceil(max dt / max_step) equal substeps over a batch, so
+        tracks are grouped by their own substep counts: a track's prediction then depends on
+        its own dt only (not on which other runs share the batch — results are independent
+        of the chunking), and one coasting track does not force its substeps on the others.
+        """
+        if dt.size == 0 or not np.any(dt > 0):
+            return belief
+        steps = [self.cfg.max_step_ballistic] + ([self.cfg.max_step_boost] if self.imm else [])
+        key = np.zeros(dt.size, np.int64)
+        for h in steps:
+            key = key * 100003 + np.ceil(np.abs(dt) / h - 1e-12).astype(np.int64)
+        groups = np.unique(key)
+        if groups.size == 1:
+            return self.est.predict(belief, dt, 0.0)
+        out = tree_map(lambda a: np.array(a, copy=True), belief)
+        for g in groups:
+            sel = np.flatnonzero(key == g)
+            part = self.est.predict(tree_map(lambda a, s=sel: a[s], belief), dt[sel], 0.0)
+            for leaf, p in zip(tree_leaves(out), tree_leaves(part), strict=True):
+                leaf[sel] = p
+        return out
+
+    def _event(self, run: NDArray, t: float, track: NDArray, kind: str,
+               other: NDArray | None = None) -> None:  # fmt: skip
+        if run.size:
+            k = np.full(run.size, EVENT_KINDS.index(kind), np.int8)
+            o = np.full(run.size, -1, np.int64) if other is None else other
+            self.events.append((run.astype(np.int32), np.full(run.size, t), track, k, o))
+
+    def _refresh_stale(self, t: float) -> None:
+        """Predict confirmed tracks not predicted for ``refresh_s`` to time t (no update)."""
+        tb = self.table
+        ri, ki = np.nonzero((tb.status == CONFIRMED) & (t - tb.t > self.cfg.refresh_s))
+        if ri.size:
+            self._refresh(ri, ki, self._predict(tb.take(ri, ki), t - tb.t[ri, ki]))
+            tb.t[ri, ki] = t
+
+    # ------------------------------------------------------------------ one scan
+    def step(self, scan: Scan) -> None:
+        """Process one scan for every run (module docstring, steps 1-6)."""
+        cfg, tb = self.cfg, self.table
+        sen = self.sensors[scan.sensor]
+        t = scan.t
+        z, valid = scan.z, scan.valid
+        M = z.shape[1]
+        self._refresh_stale(t)
+        act_r, act_k = np.nonzero(tb.status != FREE)
+
+        # 1. coarse gate: extrapolate every live track with gravity only
+        dt_a = t - tb.t[act_r, act_k]
+        p, v = tb.pv[act_r, act_k, :3], tb.pv[act_r, act_k, 3:]
+        rn = np.linalg.norm(p, axis=-1)
+        p_ex = p + v * dt_a[:, None] - 0.5 * MU * p / rn[:, None] ** 3 * (dt_a**2)[:, None]
+        opp = sen.covers(p_ex)
+        hit = np.zeros(act_r.size, bool)
+        cand = np.zeros(act_r.size, bool)
+        if M and act_r.size:
+            rpos = report_positions(z, sen.site_ecef, sen.rot)  # (N, M, 3)
+            dist = np.linalg.norm(rpos[act_r] - p_ex[:, None, :], axis=-1)  # (A, M)
+            sig_v = np.sqrt(np.trace(tb.P6[act_r, act_k, 3:, 3:], axis1=-2, axis2=-1))
+            sig_p = np.sqrt(np.trace(tb.P6[act_r, act_k, :3, :3], axis1=-2, axis2=-1))
+            thr = (6.0 * np.sqrt(sig_p**2 + sen.sigma_pos**2 + (sig_v * dt_a) ** 2)
+                   + 0.5 * _A_MAX * dt_a**2 + 2e3)  # fmt: skip
+            near = valid[act_r] & (dist < thr[:, None])
+            cand = near.any(axis=1)
+        used = np.zeros(valid.shape, bool)
+        ci = np.flatnonzero(cand)
+        if ci.size:
+            hit_c, used = self._associate(scan, sen, act_r[ci], act_k[ci], near[ci], dt_a[ci])
+            hit[ci] = hit_c
+        # 5. track management: hits, opportunities, confirmation, deletion, duplicates
+        opp = opp | hit
+        self._manage(act_r, act_k, hit, opp, t)
+        if cfg.prune_d2 > 0 and ci.size > 1:
+            self._prune_duplicates(t)
+        # 6. initiation and spawning from the reports no track used
+        free = valid & ~used
+        if free.any():
+            self._initiate(scan, sen, free, t)
+
+    def _associate(
+        self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, near: NDArray, dt: NDArray
+    ) -> tuple[NDArray, NDArray]:
+        """Steps 2-4 for candidate tracks (ri, ki); returns (hit per candidate, used reports)."""
+        cfg, tb = self.cfg, self.table
+        z, valid = scan.z, scan.valid
+        N, M, m = z.shape
+        pred = self._predict(tb.take(ri, ki), np.maximum(dt, 0.0))
+        g = self.est.gaussian(pred)
+        zhat, H = sen.model.measure_with_jacobian(g.mean)  # (C, m), (C, m, n)
+        HP = matmul(H, g.cov)
+        S = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + sen.model.noise_cov())
+        Sinv, logdet = inv_spd(S)
+        nu = residual(z[ri], zhat[:, None, :], sen.model.angle_indices)  # (C, M, m)
+        nu = np.where(np.isnan(nu), 0.0, nu)
+        d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
+        G = self.gate[m]
+        feas = near & valid[ri] & (d2 < G)
+        cost = d2 + logdet[:, None]
+        if cfg.association == "gnn":
+            full = np.full((N, tb.K, M), np.inf)
+            ffull = np.zeros((N, tb.K, M), bool)
+            miss = np.zeros((N, tb.K))
+            full[ri, ki], ffull[ri, ki], miss[ri, ki] = cost, feas, G + logdet
+            # only runs with a feasible pair need the solver
+            runs = np.flatnonzero(ffull.any(axis=(1, 2)))
+            a_full = np.full((N, tb.K), -1, np.int64)
+            if runs.size:
+                a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
+            assign = a_full[ri, ki]
+        else:
+            masked = np.where(feas, cost, np.inf)
+            assign = np.where(feas.any(axis=1), np.argmin(masked, axis=1), -1)
+        hit = assign >= 0
+        used = np.zeros((N, M), bool)
+        used[ri[hit], assign[hit]] = True
+        # every candidate's belief moves to the scan time; assigned ones take the update
+        self._refresh(ri, ki, pred)
+        tb.t[ri, ki] = scan.t
+        if hit.any():
+            h = np.flatnonzero(hit)
+            sub = tree_map(lambda a: a[h], pred)
+            post, info = self.est.update(sub, z[ri[h], assign[h]], sen.model)
+            self._refresh(ri[h], ki[h], post)
+            self._after_update(ri[h], ki[h], post, info.nis, m, scan.t)
+        # merged (unresolved) reports: a confirmed track without a report whose widened gate
+        # holds a report taken by another track is updated with it and R + R_cell
+        if cfg.merged_updates:
+            Rm = sen.model_merged.noise_cov()
+            Sm = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + Rm)
+            Sminv, _ = inv_spd(Sm)
+            d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
+            near_m = valid[ri] & (d2m < G)
+            # the report must be the only one in the widened gate (the radar saw one blob
+            # where two tracks are); where it resolved two, a track without its own report is
+            # not unresolved, it missed (this keeps duplicates from living on shared reports)
+            alone = near_m.sum(axis=1) == 1
+            ok = (~hit & alone & (tb.status[ri, ki] == CONFIRMED))[:, None] & used[ri] & near_m
+            rows = np.flatnonzero(ok.any(axis=1))
+            if rows.size:
+                mm = np.argmin(np.where(ok[rows], d2m[rows], np.inf), axis=1)
+                sub = tree_map(lambda a: a[rows], pred)
+                post, info = self.est.update(sub, z[ri[rows], mm], sen.model_merged)
+                self._refresh(ri[rows], ki[rows], post)
+                self._after_update(ri[rows], ki[rows], post, info.nis, m, scan.t)
+                hit[rows] = True
+        return hit, used
+
+    def _after_update(self, ri: NDArray, ki: NDArray, post: Any, nis: NDArray, m: int,
+                      t: float) -> None:  # fmt: skip
+        """Bookkeeping after an update: time of update, CUSUM, thrust evidence."""
+        cfg, tb = self.cfg, self.table
+        tb.t_update[ri, ki] = t
+        if cfg.separation_test:
+            g = np.maximum(0.0, tb.cusum[ri, ki] + np.nan_to_num(nis) - m - cfg.cusum_drift)
+            alarm = g > cfg.cusum_threshold
+            self._event(ri[alarm], t, tb.id[ri[alarm], ki[alarm]], "cusum")
+            tb.cusum[ri, ki] = np.where(alarm, 0.0, g)
+        if self.imm:
+            thrusting = (post.probs[:, 0] > _THRUSTING) & (t - tb.born[ri, ki] >= 5.0)
+            tb.thrust_last[ri[thrusting], ki[thrusting]] = t
+
+    def _manage(self, ri: NDArray, ki: NDArray, hit: NDArray, opp: NDArray, t: float) -> None:
+        """Step 5: counters, M-of-N confirmation, deletion."""
+        cfg, tb = self.cfg, self.table
+        if ri.size == 0:
+            return
+        tb.hits[ri, ki] += hit
+        tb.opps[ri, ki] += opp
+        tb.consec_miss[ri, ki] = np.where(hit, 0, tb.consec_miss[ri, ki] + (opp & ~hit))
+        lam = np.where(opp, _RATE_FORGET, 1.0)
+        tb.rate_h[ri, ki] = lam * tb.rate_h[ri, ki] + hit
+        tb.rate_o[ri, ki] = lam * tb.rate_o[ri, ki] + opp
+        status = tb.status[ri, ki]
+        tent = status == TENTATIVE
+        confirm = tent & (tb.hits[ri, ki] >= cfg.confirm_m)
+        tb.status[ri[confirm], ki[confirm]] = CONFIRMED
+        self._event(ri[confirm], t, tb.id[ri[confirm], ki[confirm]], "confirm")
+        tent_drop = (
+            tent
+            & ~confirm
+            & ((tb.opps[ri, ki] >= cfg.confirm_n) | (t - tb.t_update[ri, ki] > cfg.max_coast_s))
+        )
+        pos_var = np.trace(tb.P6[ri, ki, :3, :3], axis1=-2, axis2=-1)
+        drop = (
+            tent_drop
+            | (pos_var > cfg.max_pos_sigma**2)
+            | ((status == CONFIRMED) & (tb.consec_miss[ri, ki] >= cfg.delete_misses))
+        )
+        if drop.any():
+            self._event(ri[drop], t, tb.id[ri[drop], ki[drop]], "delete")
+            tb.clear(ri[drop], ki[drop])
+
+    def _prune_duplicates(self, t: float) -> None:
+        """Delete the weaker of two confirmed tracks of one run, both at time t, whose
+        position/velocity estimates are closer than d2 = dx' (P_i + P_j)^-1 dx < prune_d2.
+
+        Two filters fed by the same reports have strongly correlated errors, so a duplicate
+        sits far inside the (P_i + P_j) ellipsoid; tracks of two resolved objects drift out of
+        it (Bar-Shalom, Willett & Tian 2011, track-to-track association, with the cross
+        covariance neglected). The track with fewer hits (then the younger) is deleted.
+        """
+        tb = self.table
+        fresh = (tb.status == CONFIRMED) & (tb.t == t)
+        runs = np.flatnonzero(fresh.sum(axis=1) >= 2)
+        if runs.size == 0:
+            return
+        f = fresh[runs]
+        K = f.shape[1]
+        i, j = np.triu_indices(K, 1)
+        pair = f[:, i] & f[:, j]  # (R, P)
+        pr, pp = np.nonzero(pair)
+        if pr.size == 0:
+            return
+        r = runs[pr]
+        a, b = i[pp], j[pp]
+        dx = tb.pv[r, a] - tb.pv[r, b]
+        Pinv = np.linalg.inv(tb.P6[r, a] + tb.P6[r, b])
+        d2 = np.einsum("ci,cij,cj->c", dx, Pinv, dx)
+        dup = d2 < self.cfg.prune_d2
+        if not dup.any():
+            return
+        r, a, b = r[dup], a[dup], b[dup]
+        # keep the track with more hits (then the older, then the lower id)
+        ka = (tb.hits[r, a], -tb.born[r, a], -tb.id[r, a])
+        kb = (tb.hits[r, b], -tb.born[r, b], -tb.id[r, b])
+        a_wins = (ka[0] > kb[0]) | (
+            (ka[0] == kb[0]) & ((ka[1] > kb[1]) | ((ka[1] == kb[1]) & (ka[2] > kb[2])))
+        )
+        lose = np.where(a_wins, b, a)
+        key = np.unique(r * tb.K + lose)
+        rr, kk = key // tb.K, key % tb.K
+        self._event(rr, t, tb.id[rr, kk], "delete")
+        tb.clear(rr, kk)
+
+    def _initiate(self, scan: Scan, sen: _Sensor, free: NDArray, t: float) -> None:
+        """Step 6: children next to confirmed tracks (``spawn``); two-point tracks from a
+        report paired with a seed; the remaining reports become seeds."""
+        cfg, tb = self.cfg, self.table
+        fr, fm = np.nonzero(free)
+        z = scan.z[fr, fm]  # (J, m)
+        parent_k = np.full(fr.size, -1)
+        if cfg.spawn:
+            parent_k = self._spawn_parents(sen, fr, z, t)
+        child = parent_k >= 0
+        rpos = report_positions(z, sen.site_ecef, sen.rot)
+        rcov = converted_covariance(z, sen.R3, sen.rot)
+        seed = np.full(fr.size, -1)
+        if (~child).any():
+            nc = np.flatnonzero(~child)
+            seed[nc] = self.seeds.pair(fr[nc], rpos[nc], rcov[nc], t, cfg.v_max,
+                                       cfg.seed_life_s)  # fmt: skip
+        paired = seed >= 0
+        new = child | paired
+        # unpaired, non-child reports wait as seeds
+        rest = ~new
+        self.seeds.add(fr[rest], rpos[rest], rcov[rest], t, cfg.seed_life_s)
+        if not new.any():
+            return
+        fr, z = fr[new], z[new]
+        child, parent_k, seed = child[new], parent_k[new], seed[new]
+        rpos, rcov = rpos[new], rcov[new]
+        slots = tb.allocate(fr)
+        ids = tb.next_id[fr] + _rank_within(fr, tb.N)
+        np.add.at(tb.next_id, fr, 1)
+        # two-point priors (already holding the second report) for the paired reports
+        sp, sc, st = self.seeds.take(fr, seed)
+        dt = np.where(child, 1.0, t - st)
+        prior = self._prior(
+            np.where(child[:, None], rpos, sp),
+            np.where(child[:, None, None], rcov, sc),
+            rpos,
+            rcov,
+            dt,
+        )
+        belief = prior
+        if child.any():
+            # children: the parent's prediction with the separation allowance, then the report
+            c = np.flatnonzero(child)
+            par = self._inflate(tb.take(fr[c], parent_k[c]))
+            post, _ = self.est.update(par, z[c], sen.model)
+            for leaf, p in zip(tree_leaves(belief), tree_leaves(post), strict=True):
+                leaf[c] = p
+        self.seeds.remove(fr[~child], seed[~child])
+        self._refresh(fr, slots, belief)
+        tb.t[fr, slots] = t
+        tb.t_update[fr, slots] = t
+        tb.born[fr, slots] = t
+        tb.id[fr, slots] = ids
+        n0 = np.where(child, 1, 2)
+        tb.hits[fr, slots] = n0
+        tb.opps[fr, slots] = n0
+        tb.consec_miss[fr, slots] = 0
+        tb.rate_h[fr, slots] = n0
+        tb.rate_o[fr, slots] = n0
+        tb.thrust_last[fr, slots] = -np.inf
+        tb.cusum[fr, slots] = 0.0
+        tb.status[fr, slots] = np.where(n0 >= cfg.confirm_m, CONFIRMED, TENTATIVE)
+        pk = np.maximum(parent_k, 0)
+        pid = np.where(child, tb.id[fr, pk], -1)
+        tb.parent[fr, slots] = pid
+        tb.root[fr, slots] = np.where(child, tb.root[fr, pk], ids)
+        self._event(fr[~child], t, ids[~child], "birth")
+        self._event(fr[child], t, ids[child], "spawn", pid[child])
+
+    def _spawn_parents(self, sen: _Sensor, fr: NDArray, z: NDArray, t: float) -> NDArray:
+        """Slot of the confirmed track updated in this scan whose spawn gate holds each
+        free report, or -1: d2 = nu' (H (P + A) H' + R)^-1 nu < chi2^-1(spawn_gate_prob)."""
+        cfg, tb = self.cfg, self.table
+        parent_k = np.full(fr.size, -1)
+        # a separation shows as two reports where one track was: only a confirmed track that
+        # took another report of this very scan can be a parent (a report that merely fell
+        # outside its track's gate is not evidence of a new object)
+        fresh = (tb.status[fr] == CONFIRMED) & (tb.t_update[fr] == t)  # (J, K)
+        if not fresh.any():
+            return parent_k
+        jr, jk = np.nonzero(fresh)
+        r = fr[jr]
+        zhat, H = sen.model.measure_with_jacobian(tb.pv[r, jk])
+        add = np.diag(np.r_[np.full(3, cfg.spawn_pos_sigma**2),
+                            np.full(3, cfg.spawn_vel_sigma**2)])  # fmt: skip
+        S = symmetrize(matmul(matmul(H, tb.P6[r, jk] + add), H.swapaxes(-1, -2))
+                       + sen.model.noise_cov())  # fmt: skip
+        Sinv, _ = inv_spd(S)
+        nu = residual(z[jr], zhat, sen.model.angle_indices)
+        d2 = np.einsum("ci,cij,cj->c", nu, Sinv, nu)
+        d2full = np.full(fresh.shape, np.inf)
+        d2full[jr, jk] = d2
+        best = np.argmin(d2full, axis=1)
+        ok = d2full[np.arange(fr.size), best] < self.spawn_gate[z.shape[-1]]
+        return np.where(ok, best, -1)
+
+    # ------------------------------------------------------------------ snapshots
+    def snapshot(self, epoch: float) -> dict[str, NDArray]:
+        """Live tracks at ``epoch`` with labels, as TrackLog columns."""
+        tb = self.table
+        label, conf = label_tracks(tb, self.cfg.classify)
+        r, k = np.nonzero(tb.status != FREE)
+        return {
+            "run": r.astype(np.int32),
+            "epoch": np.full(r.size, epoch),
+            "track": tb.id[r, k],
+            "parent": tb.parent[r, k],
+            "t": tb.t[r, k],
+            "x": tb.pv[r, k],
+            "P": tb.P6[r, k],
+            "status": tb.status[r, k].astype(np.int8),
+            "label": label[r, k],
+            "label_conf": conf[r, k],
+            "born": tb.born[r, k],
+            "hits": tb.hits[r, k],
+        }
+
+
+def _rank_within(run: NDArray, N: int) -> NDArray:
+    """0, 1, 2, ... for the occurrences of each run value, in order of appearance."""
+    counts = np.bincount(run, minlength=N)
+    order = np.argsort(run, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(run.size, np.int64)
+    rank[order] = np.arange(run.size) - np.repeat(starts, counts)
+    return rank
+
+
+def track(
+    scans: ScanSequence,
+    radars: Sequence[RadarSite],
+    config: TrackerConfig,
+    *,
+    epochs: NDArray | float = 1.0,
+    chunk: int = 500,
+    progress: bool = False,
+) -> TrackerResult:
+    """Track every run of ``scans`` with ``config``.
+
+    Parameters
+    ----------
+    scans : ScanSequence
+        The radar network's reports cut into scans.
+    radars : sequence of sensors.Radar
+        Sites of ``scans.sensors`` (extra radars are ignored).
+    config : TrackerConfig
+    epochs : (E,) array or float
+        Snapshot times [s], or a spacing [s] for a regular grid over the scans' span.
+    chunk : int
+        Runs per chunk (memory; results do not depend on it).
+    progress : bool
+        Show a tqdm progress bar over scans x chunks.
+
+    Returns
+    -------
+    TrackerResult
+    """
+    if not isinstance(scans, ScanSequence):
+        raise TypeError(f"scans must be a ScanSequence, got {type(scans).__name__}")
+    if not isinstance(config, TrackerConfig):
+        raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")
+    if not (isinstance(chunk, int) and chunk >= 1):
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    by_id = {r.id: r for r in radars}
+    missing = [s for s in scans.sensors if s not in by_id]
+    if missing:
+        raise ValueError(f"radars do not include the scans' sensor(s) {missing}")
+    sensors = [_Sensor.of(by_id[s]) for s in scans.sensors]
+    times = scans.times
+    if np.ndim(epochs) == 0:
+        step = float(epochs)
+        if not (np.isfinite(step) and step > 0):
+            raise ValueError(f"epochs spacing must be a finite number > 0 s, got {epochs!r}")
+        t0, t1 = (times[0], times[-1]) if len(times) else (0.0, 0.0)
+        epochs = np.arange(np.ceil(t0 / step) * step, t1 + step, step)
+    epochs = np.asarray(epochs, float)
+    if epochs.ndim != 1 or np.any(np.diff(epochs) <= 0) or not np.all(np.isfinite(epochs)):
+        raise ValueError("epochs must be a strictly increasing 1-D array of finite times [s]")
+    N = scans.runs
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+        except ImportError:  # tqdm comes with the [distributed] and [dev] extras
+            tqdm = None
+    if progress and tqdm is not None:
+        bar = tqdm(total=len(scans) * ((N + chunk - 1) // chunk), unit="scan", mininterval=1.0)
+    start = time.perf_counter()
+    rows: list[dict[str, NDArray]] = []
+    events: list[tuple[NDArray, ...]] = []
+    reports = 0
+    for lo in range(0, N, chunk):
+        hi = min(N, lo + chunk)
+        trk = _Tracker(config, sensors, hi - lo)
+        e = 0
+        for scan in scans.iter_runs(lo, hi):
+            while e < epochs.size and epochs[e] < scan.t:
+                snap = trk.snapshot(float(epochs[e]))
+                snap["run"] = snap["run"] + lo
+                rows.append(snap)
+                e += 1
+            reports += int(scan.valid.sum())
+            trk.step(scan)
+            if bar is not None:
+                bar.update(1)
+        while e < epochs.size:
+            snap = trk.snapshot(float(epochs[e]))
+            snap["run"] = snap["run"] + lo
+            rows.append(snap)
+            e += 1
+        for ev in trk.events:
+            events.append((ev[0] + lo, *ev[1:]))
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    cols = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]} if rows else None
+    if cols is None:
+        cols = {"run": np.zeros(0, np.int32), "epoch": np.zeros(0), "track": np.zeros(0, np.int64),
+                "parent": np.zeros(0, np.int64), "t": np.zeros(0), "x": np.zeros((0, 6)),
+                "P": np.zeros((0, 6, 6)), "status": np.zeros(0, np.int8),
+                "label": np.zeros(0, np.int8), "label_conf": np.zeros(0),
+                "born": np.zeros(0), "hits": np.zeros(0, np.int32)}  # fmt: skip
+    # canonical row order (run, epoch, track): independent of the chunking
+    order = np.lexsort((cols["track"], cols["epoch"], cols["run"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    hits = cols.pop("hits")
+    log = TrackLog(**cols, runs=N, epochs=epochs)
+    if events:
+        ev = TrackerEvents(*(np.concatenate([e[i] for e in events]) for i in range(5)))
+        order = np.lexsort((ev.t, ev.run))
+        ev = TrackerEvents(*(a[order] for a in ev))
+    else:
+        ev = TrackerEvents(np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int64),
+                           np.zeros(0, np.int8), np.zeros(0, np.int64))  # fmt: skip
+    return TrackerResult(log=log, hits=hits, events=ev, config=config, reports=reports,
+                         seconds=seconds)  # fmt: skip
