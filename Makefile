@@ -1,12 +1,12 @@
 # Two entry points that work on a fresh machine with only Python >= 3.11:
-#   make demo   -- create .venv, install, simulate the built-in default scenario
+#   make demo   -- create .venv, install, run the Hokkaido alert demo (trackers demo)
 #   make test   -- create .venv, install with test extras, lint and run the test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench data clean-venv
+.PHONY: demo simulate test lint bench data clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/trackers demo
+
+simulate: $(STAMP)
 	$(BIN)/trackers simulate hokkaido-2023
 
 test: $(STAMP)

@@ -25,6 +25,7 @@ from trackers.io import new_run_dir, write_provenance  # noqa: E402
 
 def _jobs(quick: bool) -> list[tuple[str, list[str]]]:
     speed = ["--quick"] if quick else ["--n", "1", "100", "1000", "10000"]
+    tracking = ["--quick"] if quick else ["--runs", "1", "20"]
     return [
         ("simulate_speed", ["simulate_speed.py", "--repeat", "5"]),
         (
@@ -34,6 +35,8 @@ def _jobs(quick: bool) -> list[tuple[str, list[str]]]:
         ("reentry_ekfukf", ["reentry.py", "--variant", "ekfukf", "--runs", "100", "--seed", "1"]),
         ("reentry_stress", ["reentry.py", "--variant", "stress", "--runs", "100", "--seed", "1"]),
         ("speed", ["speed.py", *speed]),
+        ("tracking_speed", ["tracking_speed.py", *tracking]),
+        ("oosm", ["oosm.py", "--runs", "10" if quick else "50", "--seed", "1"]),
     ]
 
 

@@ -65,7 +65,7 @@ SYSTEMS: dict[str, tuple[str, Any]] = {
     "separation-aware": (
         "separation-aware",
         ProbabilisticPolicy(
-            threshold=0.01,
+            threshold=0.1,
             min_track_age_s=30.0,
             min_updates=10,
             cancel_factor=0.5,

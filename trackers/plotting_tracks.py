@@ -136,10 +136,11 @@ def plot_alert_map(
                     label=f"alert region ({region.name})" if i == 0 else None)  # fmt: skip
     sel = (impacts.run == run) & (impacts.track >= 0) & np.isfinite(impacts.lat)
     ts = np.unique(impacts.t[sel])
-    if times is None and ts.size:
-        times = ts[np.linspace(0, ts.size - 1, min(8, ts.size)).astype(int)]
+    if times is None:
+        times = ts[np.linspace(0, ts.size - 1, min(8, ts.size)).astype(int)] if ts.size else []
+    times = [float(t) for t in times]
     cmap = plt.get_cmap("viridis")
-    for i, t in enumerate(times or []):
+    for i, t in enumerate(times):
         rows = np.flatnonzero(sel & (impacts.t == t) & (impacts.status == 2))
         c = cmap(i / max(1, len(times) - 1))
         for j, k in enumerate(rows):

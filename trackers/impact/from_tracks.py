@@ -60,7 +60,8 @@ def impact_log(
     regions : mapping id -> Region
         Regions for which P(impact in region) is computed.
     hits : (R,) int array, optional
-        Reports associated with each logged track (``TrackerResult.hits``); -1 if absent.
+        Reports associated with each logged track (``TrackerResult.hits``); 0 if absent (a
+        policy with ``min_updates > 0`` then never fires).
     step : float
         Decision interval [s]: decision times are the log epochs on a ``step`` grid.
     t_start : float
@@ -84,7 +85,7 @@ def impact_log(
     on_grid = np.abs(epochs / step - np.round(epochs / step)) < 1e-6
     dec = epochs[on_grid & (epochs >= t_start)]
     sel = np.flatnonzero(np.isin(log.epoch, dec))
-    hits_all = np.full(log.n_rows, -1) if hits is None else np.asarray(hits)
+    hits_all = np.zeros(log.n_rows, np.int64) if hits is None else np.asarray(hits)
     R = sel.size
     lat = np.full(R, np.nan)
     lon = np.full(R, np.nan)

@@ -260,11 +260,12 @@ class _Tracker:
             return type(belief)(tuple(inflate(g) for g in belief.modes), belief.probs)
         return inflate(belief)
 
-    def _refresh(self, ri: NDArray, ki: NDArray, belief: Any) -> None:
-        """Store beliefs and their combined position/velocity moments in slots (ri, ki)."""
+    def _refresh(self, ri: NDArray, ki: NDArray, belief: Any, g: Gaussian | None = None) -> None:
+        """Store beliefs and their combined position/velocity moments in slots (ri, ki)
+        (``g``: the beliefs' combined Gaussian, if already computed)."""
         tb = self.table
         tb.put(ri, ki, belief)
-        g = self.est.gaussian(belief)
+        g = self.est.gaussian(belief) if g is None else g
         tb.pv[ri, ki] = g.mean[:, :6]
         tb.P6[ri, ki] = g.cov[:, :6, :6]
 
@@ -388,7 +389,7 @@ class _Tracker:
         used = np.zeros((N, M), bool)
         used[ri[hit], assign[hit]] = True
         # every candidate's belief moves to the scan time; assigned ones take the update
-        self._refresh(ri, ki, pred)
+        self._refresh(ri, ki, pred, g)
         tb.t[ri, ki] = scan.t
         if hit.any():
             h = np.flatnonzero(hit)

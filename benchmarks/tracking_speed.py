@@ -1,0 +1,100 @@
+"""Multi-object tracking speed: our batched trackers vs Stone Soup's MultiTargetTracker.
+
+Both track the same hokkaido-2023 detections (linked-via-hub network, all 10 radars, clutter
+included) in one process. Ours track every Monte Carlo run at once; Stone Soup tracks one run
+(its reports fed scan by scan; :mod:`trackers.baselines.stonesoup_tracker`), on a time window
+when ``--ss-window`` is given (a full run takes it ~10 CPU minutes), and its rate is scaled to
+reports per second. The ratio is "per run-equivalent": reports per second of ours over
+reports per second of Stone Soup.
+
+    python benchmarks/tracking_speed.py [--runs 1 20] [--quick] [--json FILE]
+
+Rows (printed and in the JSON list): ``workload``, ``method``, ``runs``, ``reports``,
+``seconds``, ``reports_per_s``, ``peak_rss_mib`` and, for ours, ``x_stonesoup``.
+``--json`` never overwrites an existing file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from trackers.alert_study import simulate_reports
+from trackers.tracking import ScanSequence, preset, track
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process [MiB] (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, nargs="+", default=[1, 20], help="Monte Carlo runs")
+    p.add_argument("--trackers", nargs="+", default=["naive", "separation-aware"])
+    p.add_argument("--ss-window", type=float, nargs=2, default=[0.0, 300.0], metavar=("T0", "T1"),
+                   help="time window [s] of the Stone Soup run (default 0 300)")  # fmt: skip
+    p.add_argument("--no-stonesoup", action="store_true", help="skip Stone Soup")
+    p.add_argument("--quick", action="store_true", help="runs 1 4, Stone Soup on 0-120 s")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="write the rows to this new file")
+    args = p.parse_args(argv)
+    if args.json and Path(args.json).exists():
+        print(f"tracking_speed: error: {args.json} exists; refusing to overwrite it",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.quick:
+        args.runs, args.ss_window = [1, 4], [0.0, 120.0]
+    rows = []
+    ss_rate = None
+    if not args.no_stonesoup:
+        from trackers.baselines.stonesoup_tracker import run_stonesoup_mtt
+
+        _, _, radars, det = simulate_reports("hokkaido-2023", 1, args.seed)
+        t0 = time.perf_counter()
+        res = run_stonesoup_mtt(det, radars, 0, t_window=tuple(args.ss_window))
+        sec = time.perf_counter() - t0
+        ss_rate = res.n_reports / sec
+        rows.append({"workload": f"hokkaido-2023 {args.ss_window[0]:.0f}-{args.ss_window[1]:.0f} s",
+                     "method": "stonesoup-mtt", "runs": 1, "reports": int(res.n_reports),
+                     "seconds": round(sec, 2), "reports_per_s": round(ss_rate, 1),
+                     "peak_rss_mib": round(peak_rss_mib(), 1)})  # fmt: skip
+        print(rows[-1], flush=True)
+    for n in args.runs:
+        _, _, radars, det = simulate_reports("hokkaido-2023", n, args.seed)
+        scans = ScanSequence.from_detections(det, radars)
+        for name in args.trackers:
+            res = track(scans, radars, preset(name), epochs=5.0)
+            rate = res.reports / res.seconds
+            row = {
+                "workload": "hokkaido-2023 full flight",
+                "method": name,
+                "runs": n,
+                "reports": res.reports,
+                "seconds": round(res.seconds, 2),
+                "reports_per_s": round(rate, 1),
+                "peak_rss_mib": round(peak_rss_mib(), 1),
+            }
+            if ss_rate:
+                row["x_stonesoup"] = round(rate / ss_rate, 1)
+            rows.append(row)
+            print(row, flush=True)
+    print()
+    print(f"{'method':<18}{'runs':>6}{'reports':>10}{'seconds':>10}{'reports/s':>12}"
+          f"{'x Stone Soup':>14}")  # fmt: skip
+    for r in rows:
+        x = r.get("x_stonesoup")
+        print(f"{r['method']:<18}{r['runs']:>6}{r['reports']:>10}{r['seconds']:>10.1f}"
+              f"{r['reports_per_s']:>12.0f}{'' if x is None else f'{x:.1f}':>14}")  # fmt: skip
+    if args.json:
+        with open(args.json, "x") as fh:
+            json.dump(rows, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
