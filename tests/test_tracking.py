@@ -253,3 +253,15 @@ def test_tracker_config_rejects_bad_values():
         preset("kalman-magic")
     with pytest.raises(TypeError, match="earth"):
         TrackerConfig(earth="wgs84")
+
+
+def test_jpda_tracker_follows_both_objects_through_clutter():
+    fl, rad, det = _pair_with_clutter(runs=2)
+    cfg = separation_aware(earth=KEPLER_EARTH, association="jpda", motion="ballistic")
+    res = track(ScanSequence.from_detections(det, [rad]), [rad], cfg, epochs=2.0)
+    m = score(res.log, fl, det, tracker="jpda", keep_correspondence=True)
+    assert m["by_role"]["rv"]["tracked_frac"] > 0.9
+    assert m["by_role"]["stage-1"]["tracked_frac"] > 0.9
+    assert m["false_tracks_per_run"] == 0
+    with pytest.raises(ValueError, match="jpda"):
+        separation_aware(association="jpda")  # the IMM has no JPDA variant

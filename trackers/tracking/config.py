@@ -37,8 +37,12 @@ class TrackerConfig:
     ----------
     name : str
         Label used in outputs.
-    association : "gnn" or "nn"
-        Global nearest neighbour (optimal assignment) or independent nearest neighbour.
+    association : "gnn", "nn" or "jpda"
+        Global nearest neighbour (optimal assignment), independent nearest neighbour, or joint
+        probabilistic data association (PDAF-combined update; single-model ``motion =
+        "ballistic"`` only).
+    detection_prob : float
+        P_D used by JPDA (the clutter density comes from each radar's false-alarm rate).
     motion : "imm" or "ballistic"
         IMM of boost + ballistic modes, or one ballistic EKF.
     spawn : bool
@@ -101,7 +105,8 @@ class TrackerConfig:
     """
 
     name: str = "separation-aware"
-    association: Literal["gnn", "nn"] = "gnn"
+    association: Literal["gnn", "nn", "jpda"] = "gnn"
+    detection_prob: float = 0.8
     motion: Literal["imm", "ballistic"] = "imm"
     spawn: bool = True
     merged_updates: bool = True
@@ -136,11 +141,13 @@ class TrackerConfig:
     earth: EarthModel = WGS84_FULL
 
     def __post_init__(self) -> None:
-        if self.association not in ("gnn", "nn"):
-            raise ValueError(f"association must be 'gnn' or 'nn', got {self.association!r}")
+        if self.association not in ("gnn", "nn", "jpda"):
+            raise ValueError(f"association must be 'gnn', 'nn' or 'jpda', got {self.association!r}")
+        if self.association == "jpda" and self.motion != "ballistic":
+            raise ValueError("association = 'jpda' needs motion = 'ballistic' (no IMM-JPDA)")
         if self.motion not in ("imm", "ballistic"):
             raise ValueError(f"motion must be 'imm' or 'ballistic', got {self.motion!r}")
-        for name in ("gate_prob", "spawn_gate_prob"):
+        for name in ("gate_prob", "spawn_gate_prob", "detection_prob"):
             v = getattr(self, name)
             if not (isinstance(v, float) and 0.0 < v < 1.0):
                 raise ValueError(f"{name} must be a probability in (0, 1), got {v!r}")

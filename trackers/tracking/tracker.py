@@ -55,6 +55,7 @@ from scipy.stats import chi2
 
 from trackers.earth import wgs84
 from trackers.filters import EKF, Filter, Gaussian
+from trackers.filters.gaussian import LOG_2PI
 from trackers.filters.imm import IMM, Mode, SojournTransition
 from trackers.filters.linalg_small import inv_spd, matmul, symmetrize
 from trackers.metrics.tracking import TrackLog
@@ -63,6 +64,7 @@ from trackers.sensors.radar import Radar as RadarSite
 from trackers.tracking.assignment import gnn_assign
 from trackers.tracking.classify import label_tracks
 from trackers.tracking.config import TrackerConfig
+from trackers.tracking.jpda import jpda_probabilities, pda_combine
 from trackers.tracking.scans import Scan, ScanSequence, converted_covariance, report_positions
 from trackers.tracking.seeds import SeedPool
 from trackers.tracking.table import (
@@ -382,6 +384,8 @@ class _Tracker:
             if runs.size:
                 a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
             assign = a_full[ri, ki]
+        elif cfg.association == "jpda":
+            return self._jpda(scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas)
         else:
             masked = np.where(feas, cost, np.inf)
             assign = np.where(feas.any(axis=1), np.argmin(masked, axis=1), -1)
@@ -419,6 +423,50 @@ class _Tracker:
                 self._after_update(ri[rows], ki[rows], post, info.nis, m, scan.t)
                 hit[rows] = True
         return hit, used
+
+    def _jpda(self, scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas):
+        """JPDA association and the PDAF-combined update of candidate tracks (ri, ki).
+
+        Gaussian likelihoods conditioned on the gate, L = N(nu; 0, S) / P_G, and P_D P_G as the
+        detection probability (Bar-Shalom, Willett & Tian 2011, JPDA); clutter density
+        lambda = false alarms per scan / (range span x azimuth span x elevation span) of the
+        radar's surveillance volume. A report whose association probabilities sum to > 0.5 is
+        used (not a seed); a track with any report in its gate counts as hit.
+        """
+        cfg, tb = self.cfg, self.table
+        z, valid = scan.z, scan.valid
+        N, M, m = z.shape
+        site = sen.site
+        vol = ((site.max_range - site.min_range) * 2.0 * site.half_width_az
+               * max(site.el_max - site.el_min, 1e-6))  # fmt: skip
+        lam = max(site.false_alarms_per_scan, 1e-3) / vol
+        p_gate = cfg.gate_prob
+        ll = -0.5 * (d2 + logdet[:, None] + m * LOG_2PI) - np.log(p_gate)
+        full_ll = np.zeros((N, tb.K, M))
+        full_f = np.zeros((N, tb.K, M), bool)
+        full_ll[ri, ki], full_f[ri, ki] = ll, feas
+        beta_full = np.zeros((N, tb.K, M + 1))
+        beta_full[..., M] = 1.0
+        runs = np.flatnonzero(full_f.any(axis=(1, 2)))
+        if runs.size:
+            beta_full[runs] = jpda_probabilities(full_ll[runs], full_f[runs],
+                                                 cfg.detection_prob * p_gate, lam)  # fmt: skip
+        beta = beta_full[ri, ki]  # (C, M + 1)
+        gain = matmul(matmul(g.cov, H.swapaxes(-1, -2)), Sinv)
+        post = pda_combine(g.mean[:, None], g.cov[:, None], nu[:, None], gain[:, None],
+                           S[:, None], beta[:, None])  # fmt: skip
+        hit = feas.any(axis=1)
+        post = Gaussian(np.where(hit[:, None], post.mean[:, 0], pred.mean),
+                        np.where(hit[:, None, None], post.cov[:, 0], pred.cov))  # fmt: skip
+        self._refresh(ri, ki, post)
+        tb.t[ri, ki] = scan.t
+        h = np.flatnonzero(hit)
+        if h.size:
+            nis = np.min(np.where(feas[h], d2[h], np.inf), axis=1)
+            self._after_update(ri[h], ki[h], tree_map(lambda a: a[h], post), nis, m, scan.t)
+        used = np.zeros((N, M), bool)
+        used[:] = beta_full[..., :M].sum(axis=1) > 0.5
+        return hit, used & valid
 
     def _after_update(self, ri: NDArray, ki: NDArray, post: Any, nis: NDArray, m: int,
                       t: float) -> None:  # fmt: skip
