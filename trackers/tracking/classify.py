@@ -6,10 +6,11 @@ last separation nothing thrusts and the two objects differ in radar cross-sectio
 vehicle of ~0.05 m^2 against a tumbling stage of several m^2, so the RV is detected less often
 by the same radars. The label rule, per run and snapshot:
 
-1. Candidates: confirmed tracks that were seen thrusting — themselves, or their parent up
-   to the moment they were spawned from it — within 15 s of the latest thrust seen in the
-   run (the objects present at the end of the boost: the final stack and what separated
-   from it last); every confirmed track if the run never showed thrust.
+1. Candidates: confirmed tracks that were seen thrusting (positive thrust acceleration) —
+   themselves, or their parent up to the moment they were spawned from it — within 15 s of
+   the latest thrust seen in the run (the final stack and what separated from it last), and
+   tracks born more than 10 s after that thrust (an object re-acquired after the boost has no
+   thrust history); every confirmed track if the run never showed thrust.
 2. Detection-rate test: with exponentially forgetting hit / opportunity counts (h, o) per
    track, p = (h + 1) / (o + 2). The candidate whose rate is lower than every other
    candidate's by z = (p_other - p) / sqrt(pbar (1 - pbar) (1/o + 1/o_other)) > 2
@@ -58,7 +59,7 @@ def label_tracks(tb: TrackTable, classify: bool = True) -> tuple[NDArray, NDArra
     thrust = np.where(confirmed, np.maximum(tb.thrust_last, tb.thrust_inherited), -np.inf)
     run_thrust = np.max(thrust, axis=1, keepdims=True)  # (N, 1)
     never = ~np.isfinite(run_thrust)
-    cand = confirmed & (never | (thrust >= run_thrust - 15.0))
+    cand = confirmed & (never | (thrust >= run_thrust - 15.0) | (tb.born > run_thrust + 10.0))
     same = confirmed[:, :, None] & confirmed[:, None, :]
     both = same & cand[:, :, None] & cand[:, None, :]
     # 2. detection-rate test against the lowest-rate other candidate

@@ -94,6 +94,8 @@ class TrackerConfig:
     prune_d2 : float
         Two confirmed tracks of a run closer than d2 = dx' (P1 + P2)^-1 dx < prune_d2 in
         position/velocity are duplicates; the weaker is deleted (0 disables).
+    prune_after_s : float
+        Tracks younger than this are never pruned as duplicates [s].
     cusum_drift, cusum_threshold : float
         NIS CUSUM g_k = max(0, g_{k-1} + nis_k - m - drift); an alarm when g_k > threshold.
     max_step_ballistic, max_step_boost : float
@@ -132,7 +134,8 @@ class TrackerConfig:
     spawn_gate_prob: float = 0.999999
     spawn_pos_sigma: float = field(default=1e3, metadata={"units": "m"})
     spawn_vel_sigma: float = field(default=20.0, metadata={"units": "m/s"})
-    prune_d2: float = 2.0
+    prune_d2: float = 12.0
+    prune_after_s: float = field(default=60.0, metadata={"units": "s"})
     cusum_drift: float = 2.0
     cusum_threshold: float = 40.0
     max_step_ballistic: float = field(default=10.0, metadata={"units": "s"})

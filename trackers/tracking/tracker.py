@@ -83,6 +83,10 @@ MU = wgs84.GM
 _A_MAX = 120.0
 #: Forgetting factor of the detection-rate counters, per opportunity.
 _RATE_FORGET = 0.98
+#: Height below which a track's object has hit the ground [m] (margin for estimation error).
+_GROUND = -2e3
+#: Thrust acceleration above which a boost-mode track counts as thrusting [m/s^2].
+_THRUST_MIN = 5.0
 #: Boost-mode probability above which a track counts as thrusting.
 _THRUSTING = 0.9
 
@@ -328,6 +332,7 @@ class _Tracker:
         rn = np.linalg.norm(p, axis=-1)
         p_ex = p + v * dt_a[:, None] - 0.5 * MU * p / rn[:, None] ** 3 * (dt_a**2)[:, None]
         opp = sen.covers(p_ex)
+        _, _, alt_ex = wgs84.ecef_to_geodetic(p_ex)
         hit = np.zeros(act_r.size, bool)
         cand = np.zeros(act_r.size, bool)
         if M and act_r.size:
@@ -346,7 +351,7 @@ class _Tracker:
             hit[ci] = hit_c
         # 5. track management: hits, opportunities, confirmation, deletion, duplicates
         opp = opp | hit
-        self._manage(act_r, act_k, hit, opp, t)
+        self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND)
         if cfg.prune_d2 > 0 and ci.size > 1:
             self._prune_duplicates(t)
         # 6. initiation and spawning from the reports no track used
@@ -479,11 +484,20 @@ class _Tracker:
             self._event(ri[alarm], t, tb.id[ri[alarm], ki[alarm]], "cusum")
             tb.cusum[ri, ki] = np.where(alarm, 0.0, g)
         if self.imm:
-            thrusting = (post.probs[:, 0] > _THRUSTING) & (t - tb.born[ri, ki] >= 5.0)
+            # positive thrust only: a stage falling back into the air decelerates (drag), which
+            # the boost mode also explains, with a negative thrust acceleration
+            thrusting = (
+                (post.probs[:, 0] > _THRUSTING)
+                & (post.modes[0].mean[:, 6] > _THRUST_MIN)
+                & (t - tb.born[ri, ki] >= 5.0)
+            )
             tb.thrust_last[ri[thrusting], ki[thrusting]] = t
 
-    def _manage(self, ri: NDArray, ki: NDArray, hit: NDArray, opp: NDArray, t: float) -> None:
-        """Step 5: counters, M-of-N confirmation, deletion."""
+    def _manage(
+        self, ri: NDArray, ki: NDArray, hit: NDArray, opp: NDArray, t: float, landed: NDArray
+    ) -> None:
+        """Step 5: counters, M-of-N confirmation, deletion (also of tracks whose extrapolated
+        position is below the ground, ``landed``: the object has impacted)."""
         cfg, tb = self.cfg, self.table
         if ri.size == 0:
             return
@@ -506,6 +520,7 @@ class _Tracker:
         pos_var = np.trace(tb.P6[ri, ki, :3, :3], axis1=-2, axis2=-1)
         drop = (
             tent_drop
+            | landed
             | (pos_var > cfg.max_pos_sigma**2)
             | ((status == CONFIRMED) & (tb.consec_miss[ri, ki] >= cfg.delete_misses))
         )
@@ -520,10 +535,13 @@ class _Tracker:
         Two filters fed by the same reports have strongly correlated errors, so a duplicate
         sits far inside the (P_i + P_j) ellipsoid; tracks of two resolved objects drift out of
         it (Bar-Shalom, Willett & Tian 2011, track-to-track association, with the cross
-        covariance neglected). The track with fewer hits (then the younger) is deleted.
+        covariance neglected). The track with fewer hits (then the younger) is deleted. Tracks
+        younger than ``prune_after_s`` are exempt: a child and its parent right after a
+        separation are as close as duplicates, and only time tells them apart.
         """
         tb = self.table
-        fresh = (tb.status == CONFIRMED) & (tb.t == t)
+        # a young track is exempt: right after a separation parent and child look alike
+        fresh = (tb.status == CONFIRMED) & (tb.t == t) & (t - tb.born >= self.cfg.prune_after_s)
         runs = np.flatnonzero(fresh.sum(axis=1) >= 2)
         if runs.size == 0:
             return
