@@ -133,6 +133,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     summary = flight_summary(flight)
     det = None
     if not args.no_radar:
+        assert radars is not None and network is not None  # built above without --no-radar
         # one draw sizes all of them (observe's run 0 is the same draw in both calls)
         probe = observe(flight, radars, network, np.random.default_rng(args.seed), runs=1)
         rows = args.runs * max(len(probe), 1)
@@ -164,6 +165,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     config = {"scenario": scenario.id, "rate_hz": args.rate, "seed": args.seed, "runs": args.runs}
     if det is not None:
+        assert radars is not None and network is not None  # det is set only with radars
         det.to_csv(out / "detections.csv")
         print()
         print(f"radar network {network.id}: {len(radars)} radars")
@@ -387,8 +389,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         truths = {"rv (hokkaido-2023)": r.rv_impact}
         if onl is not None:
             truths["rv (onland counterfactual)"] = onl.rv_impact
+        issued = r.timeline.issued[r.timeline.runs == run]
+        hl = float(issued[0]) if issued.size and np.isfinite(issued[0]) else None
         plot_alert_map(out / f"alert-map-{r.system}.png", truths, r.impacts, run, region,
-                       title=f"{r.system}: run {run} predicted impacts over time (95 % ellipses)")
+                       title=f"{r.system}: run {run} predicted impacts over time (95 % ellipses)",
+                       highlight=hl)  # fmt: skip
     plot_alert_timeline(out / "alert-timeline.png", results,
                         title="Hokkaido alerts per run against flight events")  # fmt: skip
     write_provenance(out, config={"runs": args.runs, "step_s": args.step,

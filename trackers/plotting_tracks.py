@@ -121,10 +121,12 @@ def plot_alert_map(
     region=None,
     title: str = "",
     times: Sequence[float] | None = None,
+    highlight: float | None = None,
 ) -> Path:
     """Map of true impacts, one run's predicted impacts/ellipses over time and the region.
 
-    ``true_impacts``: label -> (lat, lon) [rad]; ``impacts``: an ImpactLog.
+    ``true_impacts``: label -> (lat, lon) [rad]; ``impacts``: an ImpactLog; ``highlight``: a
+    decision time (e.g. when an alert was issued) drawn in red on top of the others.
     """
     fig, ax = plt.subplots(figsize=(8.5, 6.5))
     _japan(ax)
@@ -149,8 +151,17 @@ def plot_alert_map(
             ax.plot(ex, ey, "-", color=c, lw=0.8)
             ax.plot(np.degrees(lon), np.degrees(lat), "o", color=c, ms=4,
                     label=f"predicted, t = {t:.0f} s" if j == 0 else None)  # fmt: skip
-    for name, (lat, lon) in true_impacts.items():
-        ax.plot(np.degrees(lon), np.degrees(lat), "r*", ms=13, mec="k", label=f"true: {name}")
+    if highlight is not None:
+        rows = np.flatnonzero(sel & (impacts.t == highlight) & (impacts.status == 2))
+        for j, k in enumerate(rows):
+            ex, ey = _ellipse(impacts.lat[k], impacts.lon[k], impacts.cov_ground[k])
+            ax.plot(ex, ey, "-", color="tab:red", lw=1.6)
+            ax.plot(np.degrees(impacts.lon[k]), np.degrees(impacts.lat[k]), "X", color="tab:red",
+                    ms=9, mec="k", label=f"predicted at the alert, t = {highlight:.0f} s"
+                    if j == 0 else None)  # fmt: skip
+    for (name, (lat, lon)), c in zip(true_impacts.items(), ("gold", "tab:pink"), strict=False):
+        ax.plot(np.degrees(lon), np.degrees(lat), "*", color=c, ms=15, mec="k",
+                label=f"true: {name}")  # fmt: skip
     ax.set_xlim(REGION_EXTENT[:2])
     ax.set_ylim(REGION_EXTENT[2:])
     ax.set_aspect(1.0 / np.cos(np.radians(40.0)))
