@@ -1,6 +1,6 @@
 # Two entry points that work on a fresh machine with only Python >= 3.11:
 #   make demo   -- create .venv, install, run the Hokkaido alert demo (trackers demo)
-#   make test   -- create .venv, install with test extras, lint and run the test suite
+#   make test   -- create .venv, install with test extras, lint, type-check and run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,6 +22,7 @@ simulate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy trackers
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

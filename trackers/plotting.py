@@ -127,8 +127,8 @@ def _extent(flight: Flight, pad: float = 1.0) -> tuple[float, float, float, floa
 
 def _draw_map(ax, flight: Flight, lines: Mapping | None) -> None:
     x0, x1, y0, y1 = _extent(flight)
-    for lon, lat in _coastlines():
-        ax.fill(lon, lat, facecolor="0.92", edgecolor="0.5", lw=0.5, zorder=1)
+    for ring_lon, ring_lat in _coastlines():
+        ax.fill(ring_lon, ring_lat, facecolor="0.92", edgecolor="0.5", lw=0.5, zorder=1)
     for label, (lat, lon) in (lines or {}).items():
         ax.plot(lon, lat, "--", color="0.35", lw=1.0, label=label, zorder=2)
     for name, lat, lon in PLACES:

@@ -5,8 +5,8 @@
   start, each track coloured by its label (rv / stage / unknown).
 - :func:`plot_alert_map`: true impact points, one run's predicted impact points and 95 %
   ellipses (2.448 sigma) as they evolve, and the alert region.
-- :func:`plot_alert_timeline`: per system, alert intervals of every run against the flight's
-  events (separations, burnouts).
+- :func:`plot_alert_timeline`: per system, the first alert of every run (issued to cancelled,
+  or to the impact) against the flight's events (separations, burnouts).
 """
 
 from __future__ import annotations
@@ -159,8 +159,8 @@ def plot_alert_map(
             ax.plot(np.degrees(impacts.lon[k]), np.degrees(impacts.lat[k]), "X", color="tab:red",
                     ms=9, mec="k", label=f"predicted at the alert, t = {highlight:.0f} s"
                     if j == 0 else None)  # fmt: skip
-    for (name, (lat, lon)), c in zip(true_impacts.items(), ("gold", "tab:pink"), strict=False):
-        ax.plot(np.degrees(lon), np.degrees(lat), "*", color=c, ms=15, mec="k",
+    for (name, (lat, lon)), star in zip(true_impacts.items(), ("gold", "tab:pink"), strict=False):
+        ax.plot(np.degrees(lon), np.degrees(lat), "*", color=star, ms=15, mec="k",
                 label=f"true: {name}")  # fmt: skip
     ax.set_xlim(REGION_EXTENT[:2])
     ax.set_ylim(REGION_EXTENT[2:])
@@ -195,6 +195,7 @@ def plot_alert_timeline(path: str | Path, results: Sequence, title: str = "") ->
                            label=kind if kind not in done else None)  # fmt: skip
                 done.add(kind)
         ax.set_ylabel("run")
+        ax.set_yticks(range(tl.runs.size))
         ax.set_ylim(-0.8, max(1, tl.runs.size) - 0.2)
         ax.set_title(f"{r.system} on {r.scenario}", fontsize=9)
         ax.legend(fontsize=6, loc="upper left", ncol=4)

@@ -61,7 +61,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -569,6 +569,7 @@ def to_track_log(
     if ep.ndim != 1 or ep.size == 0 or not np.all(np.isfinite(ep)) or np.any(np.diff(ep) <= 0):
         raise ValueError(f"epochs must be a 1-D finite strictly increasing array, got {ep!r}")
     parts: dict[str, list] = {f: [] for f in TRACK_LOG_FIELDS[:-2]}
+    kk: NDArray  # (pairs,) after the ravel below
     for res in results:
         kk, ee = np.meshgrid(np.arange(res.n_tracks), np.arange(ep.size), indexing="ij")
         kk, e = kk.ravel(), ep[ee.ravel()]  # candidate (track, epoch) pairs
@@ -596,7 +597,7 @@ def to_track_log(
         parts["label"].append(np.zeros(n, np.int8))
         parts["label_conf"].append(np.zeros(n, float))
         parts["born"].append(res.t_born[kk])
-    cols = {f: np.concatenate(v) for f, v in parts.items()}
+    cols: dict[str, Any] = {f: np.concatenate(v) for f, v in parts.items()}
     order = np.lexsort((cols["track"], cols["epoch"], cols["run"]))  # by run, epoch, track
     cols = {f: v[order] for f, v in cols.items()}
     cols["runs"] = max(runs) + 1

@@ -151,7 +151,7 @@ def kalman_update(
     *,
     H: NDArray | None = None,
     R: NDArray | None = None,
-    missed: NDArray | None = None,
+    missed: NDArray | bool | None = None,
 ) -> tuple[Gaussian, StepInfo]:
     """Gaussian measurement update from innovation moments (all filters).
 
@@ -189,6 +189,7 @@ def kalman_update(
         missed = np.asarray(missed)
         any_missed = bool(missed.any())
     if any_missed:
+        assert isinstance(missed, np.ndarray)  # any_missed: converted above
         if missed.all():
             return _all_missed(prior, innovation, S, missed)
         nu = np.where(missed[..., None], 0.0, innovation)
@@ -217,6 +218,7 @@ def kalman_update(
     nis = (w * nu).sum(axis=-1)
     loglik = -0.5 * (nis + (logdet + m * LOG_2PI))
     if any_missed:
+        assert isinstance(missed, np.ndarray)  # any_missed: converted above
         mean = np.where(missed[..., None], x, mean)
         cov = np.where(missed[..., None, None], P, cov)
         nis = np.where(missed, np.nan, nis)

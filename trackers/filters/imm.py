@@ -93,7 +93,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -216,11 +216,12 @@ class SojournTransition:
 
     def matrix(self, dt: float | NDArray) -> NDArray:
         """P(dt) ``(..., M, M)`` (``dt`` [s] float or array of the batch shape)."""
-        dt = np.abs(np.asarray(dt, float))
+        dt = cast(NDArray, np.abs(np.asarray(dt, float)))
+        switching = cast(NDArray, self.switching)  # a matrix after __post_init__
         stay = np.exp(-dt[..., None] / self.sojourn)  # (..., M)
         # leaving mass (1 - p_ii) only for modes that can leave (switching row sums to 1)
-        leave = (1.0 - stay) * self.switching.sum(axis=-1)
-        return leave[..., :, None] * self.switching + (1.0 - leave)[..., :, None] * np.eye(
+        leave = (1.0 - stay) * switching.sum(axis=-1)
+        return leave[..., :, None] * switching + (1.0 - leave)[..., :, None] * np.eye(
             self.sojourn.size
         )
 
@@ -258,7 +259,7 @@ class _LinearModeStack(_ModeStack):
     """:class:`_ModeStack` of linear models (the KF rule uses ``transition_matrix``)."""
 
     def transition_matrix(self, dt: float | NDArray) -> NDArray:
-        return self.models[0].transition_matrix(dt)
+        return cast(Any, self.models[0]).transition_matrix(dt)  # linear members only
 
 
 def _outer(d: NDArray) -> NDArray:
@@ -292,8 +293,12 @@ def _stack(arrays: Sequence[NDArray]) -> NDArray:
 def _stack_gaussians(gs: Sequence[Gaussian]) -> Gaussian:
     """Gaussians of equal dimension stacked on a new leading axis (batch axes broadcast)."""
     nb = max(max(g.mean.ndim - 1, g.cov.ndim - 2) for g in gs)
-    means = [g.mean.reshape((1,) * (nb + 1 - g.mean.ndim) + g.mean.shape) for g in gs]
-    covs = [g.cov.reshape((1,) * (nb + 2 - g.cov.ndim) + g.cov.shape) for g in gs]
+    means: Sequence[NDArray] = [
+        g.mean.reshape((1,) * (nb + 1 - g.mean.ndim) + g.mean.shape) for g in gs
+    ]
+    covs: Sequence[NDArray] = [
+        g.cov.reshape((1,) * (nb + 2 - g.cov.ndim) + g.cov.shape) for g in gs
+    ]
     if len({m.shape for m in means}) > 1:
         means = np.broadcast_arrays(*means)
     if len({c.shape for c in covs}) > 1:
@@ -362,6 +367,17 @@ class IMM:
     implied: Mapping[str, float] = field(default_factory=dict)
     batch_modes: bool = True
 
+    if TYPE_CHECKING:
+        # Per-instance attributes derived in __post_init__ (object.__setattr__). Declared for
+        # the type checker only, as ClassVar so that they are not taken for dataclass fields.
+        _common: ClassVar[tuple[str, ...]]  # common state-component names (N,)
+        _idx: ClassVar[tuple[NDArray, ...]]  # per mode: its components' common indices
+        _groups: ClassVar[tuple[tuple[tuple[int, ...], NDArray], ...]]  # (owners, comps)
+        _implied: ClassVar[tuple[tuple[int, int, float], ...]]  # (mode, component, value)
+        _pred_groups: ClassVar[tuple[tuple[int, ...], ...]]  # modes predicted in one call
+        _upd_groups: ClassVar[tuple[tuple[int, ...], ...]]  # modes updated in one call
+        _equal: ClassVar[bool]  # all modes share the common space
+
     def __post_init__(self) -> None:
         modes = tuple(self.modes)
         if not modes or not all(isinstance(m, Mode) for m in modes):
@@ -405,9 +421,9 @@ class IMM:
             frozenset(j for j, m in enumerate(modes) if c in m.model.state_names) for c in common
         ]
         groups: dict[frozenset, list[int]] = {}
-        for c, own in enumerate(owners):
+        for ci, own in enumerate(owners):
             if len(own) < len(modes):
-                groups.setdefault(own, []).append(c)
+                groups.setdefault(own, []).append(ci)
         object.__setattr__(self, "_common", common)
         object.__setattr__(self, "_idx", idx)
         object.__setattr__(
@@ -534,7 +550,7 @@ class IMM:
                     pm = np.array(
                         [self.fill_prior.get(self._common[c], (0.0, 1.0))[0] for c in comp]
                     )
-                    pv = np.diag(
+                    pv: NDArray = np.diag(
                         [self.fill_prior.get(self._common[c], (0.0, 1.0))[1] for c in comp]
                     )
                     fmean = np.where(ok[..., None], fmean, pm)
@@ -655,7 +671,7 @@ class IMM:
             out = m.rule.predict(_stack_gaussians([mixed[j] for j in grp]), stack(models), dt, t)
             for k, j in enumerate(grp):
                 pred[j] = Gaussian(out.mean[k], out.cov[k])
-        return IMMBelief(tuple(pred), c)
+        return IMMBelief(tuple(cast("list[Gaussian]", pred)), c)  # every mode filled
 
     def update(
         self, belief: IMMBelief, z: NDArray, sensor: MeasurementModel, *, check: bool = False
@@ -689,8 +705,9 @@ class IMM:
             for k, j in enumerate(grp):
                 posts[j] = Gaussian(post.mean[k], post.cov[k])
                 infos[j] = StepInfo(*(np.asarray(a)[k] for a in info))
+        done = cast("list[StepInfo]", infos)  # every mode filled
         c = belief.probs
-        ll = np.stack([i.loglik for i in infos], axis=-1)  # (..., M)
+        ll = np.stack([i.loglik for i in done], axis=-1)  # (..., M)
         with np.errstate(divide="ignore"):
             a = np.log(c) + ll
         amax = np.max(a, axis=-1, keepdims=True)
@@ -700,8 +717,8 @@ class IMM:
         mu = e / tot
         loglik = (np.log(tot) + amax)[..., 0]
         # combined innovation diagnostics (moment matching with weights c)
-        nus = np.stack([i.innovation for i in infos], axis=-2)  # (..., M, m)
-        ss = np.stack([i.S for i in infos], axis=-3)
+        nus = np.stack([i.innovation for i in done], axis=-2)  # (..., M, m)
+        ss = np.stack([i.S for i in done], axis=-3)
         nu = np.einsum("...j,...jm->...m", c, nus)
         d = nus - nu[..., None, :]
         spread = _outer(d)
@@ -713,7 +730,7 @@ class IMM:
         nis = np.where(missed, np.nan, nis)
         loglik = np.where(missed, 0.0, loglik)
         mu = np.where(missed[..., None], c, mu)
-        return IMMBelief(tuple(posts), mu), StepInfo(nu, s, nis, loglik)
+        return IMMBelief(tuple(cast("list[Gaussian]", posts)), mu), StepInfo(nu, s, nis, loglik)
 
     def gaussian(self, belief: IMMBelief) -> Gaussian:
         """Combined estimate in the common space, ``(..., N)`` (modes filled per ``fill``)."""

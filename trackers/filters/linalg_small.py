@@ -23,6 +23,7 @@ G. H. Golub, C. F. Van Loan, *Matrix Computations*, 4th ed., 2013, §4.2 (Choles
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -219,7 +220,8 @@ def inv_spd(S: NDArray) -> tuple[NDArray, NDArray]:
     if S.ndim == 2 and m <= 3:
         single = _inv_single(S)
         if single is not None:
-            return single
+            # logdet is a NumPy scalar here, used like the () array of the general case
+            return cast("tuple[NDArray, NDArray]", single)
     fn = _CLOSED.get(m)
     if fn is not None:
         return fn(S)

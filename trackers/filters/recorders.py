@@ -228,7 +228,7 @@ class TruthErrors:
 
     name = "errors"
 
-    def __init__(self, truth: NDArray, groups: Mapping[str, Sequence[int]]) -> None:
+    def __init__(self, truth: NDArray, groups: Mapping[str, Sequence[int] | NDArray]) -> None:
         self.truth = np.asarray(truth, dtype=float)
         self.groups = {k: np.asarray(v, dtype=int) for k, v in groups.items()}
 

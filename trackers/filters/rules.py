@@ -39,6 +39,7 @@ References: see :mod:`trackers.filters.gaussian` and :mod:`trackers.filters.sigm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -268,7 +269,8 @@ class _SigmaPointFilter:
         """Prediction and C = sum_i Wc_i (X_i - x)(f(X_i) - x-)'."""
         if check or per_step_checks():
             _check_predict(belief, dt, check)
-        return self._predict(belief, model, dt, t, cross=True)
+        # C is an array with cross=True
+        return cast("tuple[Gaussian, NDArray]", self._predict(belief, model, dt, t, cross=True))
 
     def _predict(
         self, belief: Gaussian, model: MotionModel, dt: float | NDArray, t: float, cross: bool
@@ -293,7 +295,8 @@ class _SigmaPointFilter:
         zbar, Pzz, Pxz = transform_moments(X, Z, belief.mean, rule, angles)
         S = symmetrize(Pzz + np.asarray(sensor.noise_cov(), dtype=float))
         nu = residual(z, zbar, angles)
-        return kalman_update(belief, nu, S, Pxz, missed=missed_or_false(z))
+        # Pxz is an array (cross=True by default)
+        return kalman_update(belief, nu, S, cast(NDArray, Pxz), missed=missed_or_false(z))
 
 
 @dataclass(frozen=True)

@@ -414,9 +414,9 @@ def run(
     if nees_groups is None:
         nees_groups = {"state": tuple(range(n))}
     groups = {k: np.asarray(v, dtype=int) for k, v in nees_groups.items()}
-    for k, v in groups.items():
+    for name, v in groups.items():
         if v.ndim != 1 or v.size == 0 or v.min() < 0 or v.max() >= n:
-            raise ValueError(f"nees_groups[{k!r}] must be indices in [0, {n - 1}], got {v}")
+            raise ValueError(f"nees_groups[{name!r}] must be indices in [0, {n - 1}], got {v}")
     N = int(np.prod(batch)) if batch else 1
     prior_batch = estimator.gaussian(prior).mean.shape[:-1]
     nb = len(prior_batch)
@@ -451,7 +451,7 @@ def run(
     err_rec = None if truth is None else TruthErrors(truth, groups)
     hist_rec = History() if keep == "all" else None
     probs_rec = ModeProbabilities() if keep == "all" and hasattr(prior, "probs") else None
-    recs = [r for r in (nis_rec, err_rec, hist_rec, probs_rec) if r is not None]
+    recs: list[Recorder] = [r for r in (nis_rec, err_rec, hist_rec, probs_rec) if r is not None]
     recs += extra_recs
     layout = RunLayout(batch, n, m_max, t, sensor, dof, estimator)
     for r in recs:
@@ -472,7 +472,8 @@ def run(
             if shared_cov:
                 belief = Gaussian(belief_flat.mean[lo:hi], belief_flat.cov)
             else:
-                belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)
+                # mypy cannot infer a lambda with default arguments (the chunk capture)
+                belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)  # type: ignore[misc]
             for k in range(T):
                 belief, info = step(
                     estimator,

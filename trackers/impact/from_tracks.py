@@ -129,5 +129,7 @@ def impact_log(
         p_region={rid: cat(p, 0.0) for rid, p in p_reg.items()},
     )
     order = np.lexsort((out.track, out.t, out.run))
-    return ImpactLog(*(a[order] if isinstance(a, np.ndarray) else
+    # each field keeps its own kind (array, or dict of arrays for p_region), which the checker
+    # cannot follow through a splatted generator: arg-type ignored
+    return ImpactLog(*(a[order] if isinstance(a, np.ndarray) else  # type: ignore[arg-type]
                        {k: v[order] for k, v in a.items()} for a in out))  # fmt: skip

@@ -67,7 +67,7 @@ Navigation*, Wiley 2001, §10.3 (linearised propagation of moments), §11.6.6 (I
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -176,6 +176,7 @@ def _linear(
 ) -> ImpactPrediction:
     """Method (a): linearisation about the mean's trajectory (module docstring)."""
     ev = propagate_to_altitude(model, mean, t, cfg, stm=True)
+    assert ev.stm is not None  # stm=True
     earth = _earth(model, cfg)
     ok = ev.crossed
     xi = np.where(ok[..., None], ev.state, 0.0)
@@ -221,7 +222,7 @@ def _point_moments(
     # weights restricted to the points that came down (renormalised)
     wm = np.where(crossed, wm, 0.0)
     sm = wm.sum(-1, keepdims=True)
-    any_ok = crossed.any(-1)
+    any_ok = cast(NDArray, crossed.any(-1))  # (...) bool
     wm = wm / np.where(sm != 0, sm, 1.0)
     r0 = np.where(crossed[..., None], r, 0.0)
     rbar = np.einsum("...l,...li->...i", wm, r0)  # sum_k Wm_k r_k
@@ -237,7 +238,7 @@ def _point_moments(
     tk = np.where(crossed, ev_t, 0.0)
     tbar = np.einsum("...l,...l->...", wm, tk)
     t_var = np.einsum("...l,...l->...", wcz, np.where(crossed, tk - tbar[..., None], 0.0) ** 2)
-    valid = crossed.all(-1) if require_all else any_ok
+    valid = cast(NDArray, crossed.all(-1)) if require_all else any_ok
     nan = np.where(any_ok, 1.0, np.nan)
     return ImpactPrediction(
         tbar * nan,
@@ -427,7 +428,7 @@ def predict_impact_mixture(
     tv = np.stack([np.where(p.valid, p.t_var, 0.0) for p in preds], axis=-1)
     tbar = np.einsum("...j,...j->...", wv, tt)
     t_var = np.einsum("...j,...j->...", wv, tv + (tt - tbar[..., None]) ** 2)
-    anyv = ok.any(-1)
+    anyv = cast(NDArray, ok.any(-1))  # (...) bool
     nan = np.where(anyv, 1.0, np.nan)
     t = np.asarray(t, float)
     combined = ImpactPrediction(

@@ -313,6 +313,7 @@ def prob_in_region(
         terms_b, angle_b, on_b = _pair_terms(
             edges, row_b, edge_b, white, offset, np.inf, with_angle=True
         )
+        assert angle_b is not None  # with_angle=True
         full = np.where(on_b, 0.0, angle_b / (2.0 * np.pi) - terms_b)
         out[bad] = np.bincount(row_b, weights=full, minlength=len(out))[bad]
     return np.clip(out, 0.0, 1.0).reshape(batch)

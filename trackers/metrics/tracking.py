@@ -94,7 +94,7 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -756,7 +756,7 @@ def _nees(log: TrackLog, flight: Flight, row: NDArray) -> tuple[NDArray, NDArray
     out_p = np.full(row.shape, np.nan)
     out_v = np.full(row.shape, np.nan)
     for o, obj in enumerate(flight.objects):  # loop over objects (few)
-        sel = np.nonzero(row[..., o] >= 0)
+        sel: tuple[Any, ...] = np.nonzero(row[..., o] >= 0)
         r = row[..., o][sel]
         if r.size == 0:  # consistency.nees does not take an empty batch
             continue

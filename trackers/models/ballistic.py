@@ -49,6 +49,7 @@ This neglects the gravity gradient and Coriolis coupling inside one step (relati
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -62,7 +63,7 @@ POS_VEL_NAMES = ("x", "y", "z", "vx", "vy", "vz")
 DRHO_STEP = 1.0
 
 
-def check_positive(owner: str, name: str, value: object, allow_zero: bool = True) -> None:
+def check_positive(owner: str, name: str, value: Any, allow_zero: bool = True) -> None:
     """Raise ValueError unless ``value`` is a finite number >= 0 (> 0 if not allow_zero)."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
     ok = ok and (value >= 0 if allow_zero else value > 0)
@@ -115,7 +116,7 @@ def drag_with_jacobians(
     return a_d, d_r, d_v
 
 
-def dynamics_key(model: object, noise_fields: tuple[str, ...]) -> tuple:
+def dynamics_key(model: Any, noise_fields: tuple[str, ...]) -> tuple:
     """Hashable of everything a dataclass model's propagation depends on.
 
     The model's class and every dataclass field except ``noise_fields`` (the process-noise
@@ -194,7 +195,7 @@ class Ballistic:
     def _inv_beta(self, x: NDArray) -> NDArray:
         if self.drag_state:
             return np.exp(-x[..., 6])
-        return np.full(x.shape[:-1], 1.0 / self.beta)
+        return np.full(x.shape[:-1], 1.0 / cast(float, self.beta))  # beta is set w/o drag_state
 
     # --- continuous dynamics ---------------------------------------------------------------
     def derivative(self, x: ArrayLike, t: ArrayLike = 0.0) -> NDArray:

@@ -28,8 +28,12 @@ class MotionModel(Protocol):
         embed/project maps and plots.
     """
 
-    ndim: int
-    state_names: tuple[str, ...]
+    # read-only members (a frozen dataclass field or a property satisfies them)
+    @property
+    def ndim(self) -> int: ...
+
+    @property
+    def state_names(self) -> tuple[str, ...]: ...
 
     def propagate(self, x: NDArray, dt: float | NDArray, t: float = 0.0) -> NDArray:
         """Mean propagation f(x, t, dt): ``(..., n) -> (..., n)``."""
@@ -58,8 +62,12 @@ class MeasurementModel(Protocol):
         Components of z that are angles [rad]; residuals in them are wrapped to (-pi, pi].
     """
 
-    ndim_meas: int
-    angle_indices: tuple[int, ...]
+    # read-only members (a frozen dataclass field or a property satisfies them)
+    @property
+    def ndim_meas(self) -> int: ...
+
+    @property
+    def angle_indices(self) -> tuple[int, ...]: ...
 
     def measure(self, x: NDArray) -> NDArray:
         """Predicted measurement h(x): ``(..., n) -> (..., m)``."""

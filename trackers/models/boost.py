@@ -180,7 +180,14 @@ class BoostKnownThrust:
         """Mean after ``dt`` [s] from absolute time ``t``: RK4 per burn segment, ``(..., 6)``."""
         x = check_state(x, 6, "BoostKnownThrust.propagate")
         for start, dur, on in self._segments(dt, t):
-            x = rk4(lambda y, tt, on=on: self.derivative(y, tt, on), x, dur, start, self.max_step)
+            # mypy cannot infer a lambda with a default argument (the per-segment capture)
+            x = rk4(
+                lambda y, tt, on=on: self.derivative(y, tt, on),  # type: ignore[misc]
+                x,
+                dur,
+                start,
+                self.max_step,
+            )
         return x
 
     def propagate_with_jacobian(
@@ -191,13 +198,15 @@ class BoostKnownThrust:
         f = None
         for start, dur, on in self._segments(dt, t):
             x, fs = rk4_with_jacobian(
-                lambda y, tt, on=on: self.derivative_with_jacobian(y, tt, on),
+                # mypy cannot infer a lambda with a default argument (the per-segment capture)
+                lambda y, tt, on=on: self.derivative_with_jacobian(y, tt, on),  # type: ignore[misc]
                 x,
                 dur,
                 start,
                 self.max_step,
             )
             f = fs if f is None else fs @ f
+        assert f is not None  # _segments() always gives three segments
         return x, f
 
     def process_noise(self, x: ArrayLike, dt: float | NDArray, t: float = 0.0) -> NDArray:

@@ -68,14 +68,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trackers.earth.model import WGS84_FULL, EarthModel
 from trackers.models.forces import gravity_frame
-from trackers.models.integrate import rk4, rk4_with_jacobian, rk4_with_kinematic_jacobian
+from trackers.models.integrate import (
+    DynamicsWithJacobian,
+    rk4,
+    rk4_with_jacobian,
+    rk4_with_kinematic_jacobian,
+)
 
 __all__ = ["AltitudeEvent", "EventConfig", "propagate_to_altitude"]
 
@@ -232,7 +237,8 @@ class _Stepper:
     """
 
     def __init__(self, model: object, stm: bool, vacuum_above: float | None) -> None:
-        self.model = model
+        # duck-typed: derivative(...) (integrated here) or propagate(...) (its own scheme)
+        self.model: Any = model
         self.f = getattr(model, "derivative", None)
         self.blocks = getattr(model, "_fj_blocks", None)  # Ballistic: A by batch-last blocks
         self.dense = getattr(model, "derivative_with_jacobian", None)
@@ -250,7 +256,9 @@ class _Stepper:
             and earth.atmosphere != "none"
             and dataclasses.is_dataclass(model)
         ):
-            twin = dataclasses.replace(model, earth=dataclasses.replace(earth, atmosphere="none"))
+            twin = dataclasses.replace(
+                cast(Any, model), earth=dataclasses.replace(earth, atmosphere="none")
+            )
             self.vacuum = (float(vacuum_above), _Stepper(twin, stm, None))
 
     def __call__(
@@ -267,6 +275,7 @@ class _Stepper:
                     xs, ps = stepper(x[sel], dt[sel], t[sel], stm)
                     x1[sel] = xs
                     if stm:
+                        assert phi is not None  # allocated when stm
                         phi[sel] = ps
                 return x1, phi
             if high.all():
@@ -280,7 +289,8 @@ class _Stepper:
             return rk4(self.f, x, dt, t, big), None
         if self.blocks is not None:
             return rk4_with_kinematic_jacobian(self.blocks, x, dt, t, big)
-        return rk4_with_jacobian(self.dense, x, dt, t, big)
+        # not None when stm (checked in __init__)
+        return rk4_with_jacobian(cast(DynamicsWithJacobian, self.dense), x, dt, t, big)
 
 
 def propagate_to_altitude(
@@ -348,7 +358,7 @@ def propagate_to_altitude(
             out_x[sl],
             out_t[sl],
             crossed[sl],
-            out_phi[sl] if stm else None,
+            out_phi[sl] if out_phi is not None else None,  # allocated iff stm
         )
         nsteps = max(nsteps, ns)
     shape = batch
@@ -356,7 +366,7 @@ def propagate_to_altitude(
         out_x.reshape(shape + (n,)),
         out_t.reshape(shape),
         crossed.reshape(shape),
-        out_phi.reshape(shape + (n, n)) if stm else None,
+        out_phi.reshape(shape + (n, n)) if out_phi is not None else None,  # iff stm
         nsteps,
     )
 
@@ -426,6 +436,7 @@ def _propagate_block(
             out_t[idx[k]] = te
             crossed[idx[k]] = True
             if stm:
+                assert out_phi is not None and phi is not None and phie is not None  # stm
                 out_phi[idx[k]] = phie @ phi[k]
         if step.f is not None:
             gf1 = gravity_frame(earth, x1[:, :3], x1[:, 3:6])
@@ -439,10 +450,12 @@ def _propagate_block(
             idx, xa, ta, t_end = idx[keep], x1[keep], ta[keep], t_end[keep]
             ha, ua, a_ng, gf = h1[keep], u1[keep], a_ng[keep], gf1[keep]
             if stm:
+                assert phi is not None and phi_s is not None  # stm
                 phi = phi_s[keep] @ phi[keep]
         else:
             xa, ha, ua, gf = x1, h1, u1, gf1
             if stm:
+                assert phi is not None and phi_s is not None  # stm
                 phi = phi_s @ phi
     return nsteps
 

@@ -34,7 +34,7 @@ float or array broadcastable to ``(...)`` (seconds since the scenario epoch).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -139,7 +139,9 @@ def substeps(dt: ArrayLike, max_step: float) -> tuple[int, NDArray]:
     return n, dt / n
 
 
-def rk4(f: Dynamics, x: ArrayLike, dt: ArrayLike, t: ArrayLike = 0.0, max_step: float = 1.0):
+def rk4(
+    f: Dynamics, x: ArrayLike, dt: ArrayLike, t: ArrayLike = 0.0, max_step: float = 1.0
+) -> NDArray:
     """Propagate x' = f(x, t) from t over dt with RK4 substeps; returns ``(..., n)``."""
     x = np.asarray(x, float)
     n, h = substeps(dt, max_step)
@@ -151,7 +153,7 @@ def rk4(f: Dynamics, x: ArrayLike, dt: ArrayLike, t: ArrayLike = 0.0, max_step: 
         k2 = f(x + 0.5 * h * k1, tt + 0.5 * hs)
         k3 = f(x + 0.5 * h * k2, tt + 0.5 * hs)
         k4 = f(x + h * k3, tt + hs)
-        x = x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        x = cast(NDArray, x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
         tt = tt + hs
     return x
 
@@ -174,7 +176,7 @@ def rk4_with_jacobian(
     hs = h
     tt = np.asarray(t, float)
     nx = x.shape[-1]
-    phi = None  # identity before the first substep (A I = A: one product saved)
+    phi: NDArray | None = None  # identity before the first substep (A I = A: one product saved)
     for _ in range(n_sub):
         k1, a1 = fj(x, tt)
         if phi is None:
@@ -188,9 +190,10 @@ def rk4_with_jacobian(
         p3 = a3 @ (phi + 0.5 * h2 * p2)
         k4, a4 = fj(x + h1 * k3, tt + hs)
         p4 = a4 @ (phi + h2 * p3)
-        x = x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        x = cast(NDArray, x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
         phi = phi + h2 / 6.0 * (p1 + 2.0 * p2 + 2.0 * p3 + p4)
         tt = tt + hs
+    assert phi is not None  # substeps() gives n_sub >= 1
     return x, phi
 
 
@@ -225,7 +228,8 @@ def rk4_with_kinematic_jacobian(
     batch = np.broadcast_shapes(x.shape[:-1], h.shape)
     ones = (1,) * len(batch)
     eye = np.eye(nx).reshape((nx, nx) + ones)
-    phi_r = phi_v = None  # identity rows before the first substep
+    phi_r: NDArray | None = None
+    phi_v: NDArray | None = None  # identity rows before the first substep
     half = 0.5 * h
     sixth = h / 6.0
     for _ in range(n_sub):
@@ -241,6 +245,7 @@ def rk4_with_kinematic_jacobian(
             if a1.ap is not None:
                 l1[:, 6:] = a1.ap
         else:
+            assert phi_r is not None and phi_v is not None  # set on the first substep
             l1 = a1.lower(phi_r, phi_v)
         k2, a2 = fjk(x + 0.5 * h1 * k1, tt + half)
         mv2 = phi_v + half * l1
@@ -252,7 +257,7 @@ def rk4_with_kinematic_jacobian(
         k4, a4 = fjk(x + h1 * k3, tt + h)
         mv4 = phi_v + h * l3
         l4 = a4.lower(phi_r + h * mv3, mv4)
-        x = x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        x = cast(NDArray, x + h1 / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
         # Phi_r += h/6 (M_1,v + 2 M_2,v + 2 M_3,v + M_4,v), likewise Phi_v with the L_s
         mv2 += mv3
         mv2 *= 2.0
@@ -269,6 +274,7 @@ def rk4_with_kinematic_jacobian(
         tt = tt + h
     # back to (..., n, n): rows 0:3 / 3:6 of each matrix are its entries [0, 3n) / [3n, 6n),
     # written as two (B, 3n) <- (3n, B)' transposes (about 2x faster than moveaxis copies)
+    assert phi_r is not None and phi_v is not None  # substeps() gives n_sub >= 1
     flat = np.empty((int(np.prod(batch, dtype=int)), nx * nx))
     flat[:, : 3 * nx] = np.broadcast_to(phi_r, (3, nx) + batch).reshape(3 * nx, -1).T
     flat[:, 3 * nx : 6 * nx] = np.broadcast_to(phi_v, (3, nx) + batch).reshape(3 * nx, -1).T

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -347,6 +348,12 @@ class LinearPosition:
     ndim_state: int = 6
     ndim_meas: int = field(default=3, init=False)
     angle_indices: tuple[int, ...] = field(default=(), init=False)
+
+    if TYPE_CHECKING:
+        # H (3, n) and R (3, 3), set read-only in __post_init__ (object.__setattr__); declared
+        # for the type checker only, as ClassVar so that they are not taken for dataclass fields
+        _H: ClassVar[NDArray]
+        _R: ClassVar[NDArray]
 
     def __post_init__(self) -> None:
         s = np.broadcast_to(np.asarray(self.sigma, dtype=float), (3,))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from trackers.earth import wgs84
 
 
-def _check_sigma(name: str, value: object) -> None:
+def _check_sigma(name: str, value: Any) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not (ok and np.isfinite(value) and value > 0):
         raise ValueError(f"RadarMeasurement.{name} must be a finite number > 0, got {value!r}")

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -126,8 +127,9 @@ class Detections:
         return out
 
     # ------------------------------------------------------------------ selections
-    def select(self, mask: NDArray) -> Detections:
-        """Rows where ``mask`` (bool ``(n,)`` or integer indices) holds, same code tables."""
+    def select(self, mask: NDArray | slice) -> Detections:
+        """Rows where ``mask`` (bool ``(n,)``, integer indices or a slice) holds, same code
+        tables."""
         return replace(self, **{c: getattr(self, c)[mask] for c in ROW_COLUMNS})
 
     def for_run(self, run: int) -> Detections:
@@ -247,5 +249,5 @@ def concatenate(parts: list[Detections]) -> Detections:
     meta = dict(p0.meta)
     if "first_run" in meta:
         meta["first_run"] = min(p.meta.get("first_run", 0) for p in parts)
-    rows = {c: a[order] for c, a in cols.items()}
+    rows: dict[str, Any] = {c: a[order] for c, a in cols.items()}
     return replace(p0, **rows, runs=max(p.runs for p in parts), meta=meta)

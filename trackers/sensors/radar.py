@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -258,7 +258,7 @@ class Radar:
         k0 = math.ceil((t0 - self.revisit_phase) / self.revisit - 1e-12)
         k1 = math.floor((t1 - self.revisit_phase) / self.revisit + 1e-12)
         k = np.arange(max(k0, 0), k1 + 1)
-        return self.revisit_phase + k * self.revisit
+        return cast("NDArray[np.float64]", self.revisit_phase + k * self.revisit)
 
     def snr(self, range_m: ArrayLike, rcs: ArrayLike) -> NDArray[np.float64]:
         """Mean SNR from the radar equation: SNR = ref_snr (ref_range / R)^4 (rcs / 1 m^2)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -196,7 +197,7 @@ def make_rhs(
     cda0 = ref_area * cd0
     drag = fe.kind != "none" and ref_area > 0.0 and (mach_dep or cd0 > 0.0)
     need_air = drag or (burning and exit_area > 0.0 and fe.kind != "none")
-    u = direction
+    u = cast(Callable, direction)  # given whenever the stage burns (mdot > 0)
     ld = float(lift_to_drag)
 
     def rhs(t: float, yv: NDArray) -> list[float]:

@@ -82,9 +82,9 @@ class Guidance:
         check_range("pitch_rate_dps", self.pitch_rate_dps, 0.0, 90.0, lo_open=True)
         check_range("pitch_kick_deg", self.pitch_kick_deg, 0.0, 90.0, hi_open=True)
         check_range("pitch_deg", self.pitch_deg, -90.0, 120.0)
-        for i, p in enumerate(self.stage_programs):
-            if p not in PROGRAMS:
-                raise ValueError(f"stage_programs[{i}] = {p!r}; expected one of {PROGRAMS}")
+        for i, prog in enumerate(self.stage_programs):
+            if prog not in PROGRAMS:
+                raise ValueError(f"stage_programs[{i}] = {prog!r}; expected one of {PROGRAMS}")
         for i, p in enumerate(self.stage_pitch_deg):
             check_range(f"stage_pitch_deg[{i}]", p, -90.0, 120.0)
         if len(self.schedule_t_s) != len(self.schedule_pitch_deg):

@@ -383,9 +383,10 @@ def scenario_from_dict(doc: dict, source: str = "") -> Scenario:
     sensors = _build(Sensors, doc["sensors"], "sensors", problems) if "sensors" in doc else None
     problems.raise_if_any(source)
     try:
+        # launch / vehicle are not None here: raise_if_any raised on any problem building them
         return Scenario(
-            values["id"], values["description"], values["seed"], launch, vehicle, guidance,
-            earth, debris, calib, sensors,
+            values["id"], values["description"], values["seed"], typing.cast(Launch, launch),
+            typing.cast(Vehicle, vehicle), guidance, earth, debris, calib, sensors,
         )  # fmt: skip
     except ValueError as exc:
         msg = str(exc)

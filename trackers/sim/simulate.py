@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 
 from trackers.sim.dynamics import FastEarth, accel_batch, cd_batch, make_rhs
@@ -61,10 +62,11 @@ class SimulationError(RuntimeError):
 class _Segment:
     t0: float
     t1: float
-    sol: object  # scipy OdeSolution, callable on times -> (7, K)
+    sol: Callable[[ArrayLike], NDArray]  # scipy OdeSolution, callable on times -> (7, K)
     phase: str  # "boost-k", "coast" or "ballistic"
     drag: dict  # ref_area, cd0, cd_table
-    rhs: object = None  # scalar rhs, used for accelerations on burning segments
+    # scalar rhs, used for accelerations on burning segments
+    rhs: Callable[[float, Any], list] | None = None
 
 
 @dataclass
@@ -213,8 +215,8 @@ class _Sim:
         # final ballistic flight of the RV (with the last stage if kept attached)
         m = y[6]
         if veh.keep_last_stage:
-            last = veh.stages[-1]
-            drag = {"ref_area": last.reference_area_m2, "cd0": last.cd, "cd_table": last.cd_mach}
+            top = veh.stages[-1]
+            drag = {"ref_area": top.reference_area_m2, "cd0": top.cd, "cd_table": top.cd_mach}
         else:
             drag = {"ref_area": m / veh.rv_beta_kgpm2, "cd0": 1.0}
         if veh.rv_lift_to_drag > 0.0:
@@ -235,6 +237,7 @@ class _Sim:
 
     def _debris(self, sid: str, t0: float, y: list, rng: np.random.Generator) -> None:
         d = self.sc.debris
+        assert d is not None  # called only when the scenario has debris
         dvs = rng.normal(0.0, d.speed_sigma_mps, size=(d.count, 3))
         betas = np.exp(rng.uniform(np.log(d.beta_min_kgpm2), np.log(d.beta_max_kgpm2), d.count))
         base = sum(1 for b in self.bodies if b.role.startswith("debris-"))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 #: Standard gravity [m/s^2]: the conventional g0 that turns a specific impulse in seconds into
 #: an effective exhaust velocity, ve = g0 Isp (CGPM 1901, 3rd General Conference on Weights and
@@ -67,8 +68,9 @@ def check_range(
     return v
 
 
-def _units(u: str, **kw: object) -> object:
-    return field(metadata={"units": u}, **kw)  # type: ignore[call-overload]
+def _units(u: str, **kw: Any) -> Any:
+    # Any, like dataclasses.field() itself: the result stands in for the field's default
+    return field(metadata={"units": u}, **kw)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ def _metrics(
 ) -> dict[str, NDArray]:
     """Per-run metric columns from a ``keep="final"`` :class:`Summary`; lengths in ``scale`` m."""
     s = res.stats
+    assert s.sq_err_sum is not None and s.nees_sum is not None  # run(..., truth=...) given
     T = res.t.shape[0]
     n_pos = pos.stop - pos.start
     err_T = res.final_gaussian.mean[..., pos] - truth_final[..., pos]  # e_T,pos
@@ -167,6 +168,7 @@ def reentry_kind(config: dict[str, Any], runs: range, seed: np.random.SeedSequen
             truth=X,
             nees_groups={"pos": (0, 1), "state": tuple(range(5))},
         )
+        assert isinstance(res, Summary)  # keep="final"
         cols.append(_metrics(res, X[:, -1], slice(0, 2), 5, dof, scale=1000.0))
     return _frame(runs, config["filter"], cols)
 
@@ -314,6 +316,8 @@ def ballistic_radar_kind(
             truth=truth_b,
             nees_groups={"pos": (0, 1, 2), "state": tuple(range(6))},
         )
+        assert isinstance(res, Summary)  # keep="final"
+        assert res.stats.sq_err_sum is not None  # truth given
         c = _metrics(res, truth[-1], slice(0, 3), 6, dof_sum, scale=1.0)
         c["vel_rmse_mps"] = np.sqrt(res.stats.sq_err_sum[:, 3:6].sum(-1) / T)
         c["detections"] = detected.sum(-1).astype(float)

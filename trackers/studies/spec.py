@@ -235,7 +235,7 @@ def plan_chunks(study: Study, done: Mapping[str, list[range]] | None = None) -> 
     """
     done = done or {}
     B = study.chunk_runs
-    out = []
+    out: list[Chunk] = []
     for cell in study.cells():
         have = sorted((r.start, r.stop) for r in done.get(cell.key, []))
         gaps, pos = [], 0

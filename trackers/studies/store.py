@@ -147,7 +147,7 @@ class StudyStore:
 
     def chunk_files(self) -> list[tuple[str, range, Path]]:
         """(cell key, runs, path) of every complete chunk file, sorted by name."""
-        out = []
+        out: list[tuple[str, range, Path]] = []
         if not self.chunks.is_dir():
             return out
         for p in sorted(self.chunks.iterdir()):

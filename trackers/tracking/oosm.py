@@ -73,7 +73,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -186,7 +186,7 @@ class RadarRows:
         """Rows whose radar measures range-rate, ``(N,)``."""
         return ~np.isnan(self.sigmas[:, 3])
 
-    def take(self, rows: ArrayLike) -> RadarRows:
+    def take(self, rows: NDArray) -> RadarRows:
         """The rows ``rows`` (indices or mask) as a new ``RadarRows``."""
         return RadarRows(self.site_ecef[rows], self.enu_rotation[rows], self.sigmas[rows])
 
@@ -325,7 +325,8 @@ def retrodict(
     lag = tk - td
     Pr = ref.cov
     # Q(k, d): process noise of (t_d, t_k]
-    Q = np.broadcast_to(model.process_noise(x, lag, td), (*batch, n, n))
+    # (t is per run here: the models broadcast t like dt; the protocol annotates a float)
+    Q = np.broadcast_to(model.process_noise(x, lag, cast(float, td)), (*batch, n, n))
     # g = P(k|k-l)^-1 [x(k|k) - x(k|k-l)]            (= H' S^-1 nu for l = 1)
     g = np.linalg.solve(Pr, (x - ref.mean)[..., None])[..., 0]
     # U = P(k|k-l)^-1 (I - P(k|k) P(k|k-l)^-1)       (= H' S^-1 H for l = 1)
@@ -333,7 +334,7 @@ def retrodict(
     U = symmetrize(np.linalg.solve(Pr, np.eye(n) - B.swapaxes(-1, -2)))
     UQ = matmul(U, Q)
     # v(k, d|k) = Q U-weighted innovation = Q g;  x(d|k) = f(x(k|k) - v(k, d|k), t_d - t_k)
-    x_d, Fb = model.propagate_with_jacobian(x - matvec(Q, g), -lag, tk)
+    x_d, Fb = model.propagate_with_jacobian(x - matvec(Q, g), -lag, cast(float, tk))
     # P_vv = Q - Q U Q;   P_xv = Q - P(k|k-l) U Q
     P_vv = Q - matmul(Q, UQ)
     P_xv = Q - matmul(Pr, UQ)
@@ -468,7 +469,8 @@ class _History(NamedTuple):
     """Ring buffer of the last B in-sequence estimates per run (for the reference)."""
 
     t: NDArray  # (N, B) time [s], NaN empty
-    count: NDArray  # (N, B) insertion number, -1 empty
+    # a field named like tuple.count: the checker flags the shadowing, runtime is fine
+    count: NDArray  # type: ignore[assignment]  # (N, B) insertion number, -1 empty
     mean: NDArray  # (N, B, n)
     cov: NDArray  # (N, B, n, n)
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,7 +70,8 @@ class Scan(NamedTuple):
         Truth tag (index into the sequence's ``origins``), -1 in invalid slots. Scoring only.
     """
 
-    index: int
+    # a field named like tuple.index (public API): the checker flags the shadowing, runtime is fine
+    index: int  # type: ignore[assignment]
     t: float
     sensor: int
     z: NDArray
@@ -136,6 +137,18 @@ class ScanSequence:
     sensor_ndim: tuple[int, ...]
     delivery: Literal["ideal", "buffer", "drop"] = "ideal"
     lag: float = 0.0
+
+    if TYPE_CHECKING:
+        # Per-instance attributes derived in __post_init__ (object.__setattr__). Declared for
+        # the type checker only, as ClassVar so that they are not taken for dataclass fields.
+        times: ClassVar[NDArray]  # (S,) scan times [s]
+        sensors_of_scans: ClassVar[NDArray]  # (S,) sensor index of each scan
+        _order: ClassVar[NDArray]  # detection rows sorted by (scan, run)
+        _scan_id: ClassVar[NDArray]  # scan of each sorted row
+        _slot: ClassVar[NDArray]  # slot of each sorted row within its (scan, run) cell
+        _starts: ClassVar[NDArray]  # (S + 1,) first sorted row of each scan, then n
+        _used: ClassVar[NDArray]  # sorted rows kept by the delivery rule
+        _mmax: ClassVar[NDArray]  # (S,) slots per run of each scan
 
     def __post_init__(self) -> None:
         if not isinstance(self.det, Detections):

@@ -88,6 +88,23 @@ class TrackTable:
         structure and trailing shapes of the stored beliefs.
     """
 
+    # scalar per-slot columns (N, K), created from ``_COLUMNS`` in ``__init__`` / ``grow``
+    t: NDArray[np.float64]
+    status: NDArray[np.int8]
+    id: NDArray[np.int64]
+    parent: NDArray[np.int64]
+    root: NDArray[np.int64]
+    born: NDArray[np.float64]
+    t_update: NDArray[np.float64]
+    hits: NDArray[np.int32]
+    opps: NDArray[np.int32]
+    consec_miss: NDArray[np.int32]
+    rate_h: NDArray[np.float64]
+    rate_o: NDArray[np.float64]
+    thrust_last: NDArray[np.float64]
+    thrust_inherited: NDArray[np.float64]
+    cusum: NDArray[np.float64]
+
     def __init__(self, runs: int, capacity: int, belief_template: Any) -> None:
         self.N, self.K = int(runs), int(capacity)
         self.belief = tree_map(
@@ -101,8 +118,11 @@ class TrackTable:
         self.next_id = np.zeros(self.N, np.int64)
 
     # ------------------------------------------------------------------ capacity
-    def grow(self, need: int) -> None:
-        """Double K until every run has room for ``need`` (max over runs) more tracks."""
+    def grow(self, need: int | NDArray) -> None:
+        """Double K until every run has room for ``need`` (max over runs) more tracks.
+
+        ``need`` is an int or per-run counts ``(N,)``.
+        """
         free = (self.status == FREE).sum(axis=1)
         short = int(np.max(need - free)) if self.N else 0
         if short <= 0:

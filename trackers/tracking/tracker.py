@@ -247,6 +247,7 @@ class _Tracker:
         cov[:, 3:6, :3] = C2 / d
         cov[:, 3:6, 3:6] = (C1 + C2) / d**2 + cfg.init_vel_sigma**2 * i3
         if self.imm:
+            assert isinstance(self.est, IMM)  # self.imm
             mean[:, 6] = cfg.init_thrust[0]
             cov[:, 6, 6] = cfg.init_thrust[1] ** 2
             return self.est.initial_belief(Gaussian(mean, cov), np.array([0.5, 0.5]))
@@ -295,7 +296,8 @@ class _Tracker:
         out = tree_map(lambda a: np.array(a, copy=True), belief)
         for g in groups:
             sel = np.flatnonzero(key == g)
-            part = self.est.predict(tree_map(lambda a, s=sel: a[s], belief), dt[sel], 0.0)
+            # mypy cannot infer a lambda with a default argument (the group capture)
+            part = self.est.predict(tree_map(lambda a, s=sel: a[s], belief), dt[sel], 0.0)  # type: ignore[misc]
             for leaf, p in zip(tree_leaves(out), tree_leaves(part), strict=True):
                 leaf[sel] = p
         return out

@@ -219,7 +219,7 @@ def run_compiled(
         raise ValueError("stream.z must not contain inf (use NaN for missed detections)")
 
     is_imm = isinstance(estimator, IMM)
-    if is_imm:
+    if isinstance(estimator, IMM):  # (= is_imm, spelled out to narrow the type)
         if not isinstance(prior, IMMBelief):
             raise TypeError(f"prior must be an IMMBelief for an IMM, got {type(prior).__name__}")
         names = {tuple(m.model.state_names) for m in estimator.modes}
@@ -365,8 +365,8 @@ def _run(
                 int(block),
             )
         x, P, nis_sum, nis_cnt, ll_sum, ep_nis, ep_cnt = out
-        final = Gaussian(x.reshape(*batch, n), P.reshape(*batch, n, n))
-        final_g = final
+        final_g = Gaussian(x.reshape(*batch, n), P.reshape(*batch, n, n))
+        final: Gaussian | IMMBelief = final_g
     else:
         M = estimator.nmodes
         parts = [
