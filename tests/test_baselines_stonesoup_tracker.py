@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -12,25 +11,14 @@ from scipy.stats import chi2
 pytest.importorskip("stonesoup")
 
 from stonesoup.types.state import State
+from synthetic_radar import KEPLER_EARTH, test_radar
 
 from trackers.baselines import stonesoup_tracker as sst
 from trackers.baselines.stonesoup_adapters import from_stonesoup_z
-from trackers.earth.model import EarthModel
 from trackers.models import Ballistic
-from trackers.sensors import Radar, observe
+from trackers.sensors import observe
 from trackers.sensors.synthetic import kepler_flight
 from trackers.sim.truth import Flight
-
-#: The Earth of kepler_flight: point-mass gravity, not rotating, no air.
-KEPLER_EARTH = EarthModel(gravity="point-mass", rotating=False, atmosphere="none")
-
-
-def _radar(**kw) -> Radar:
-    base = dict(id="r1", type="test", lat=math.radians(38.5), lon=math.radians(130.0),
-                max_range=3e6, revisit=2.0, sigma_range=30.0, sigma_az=5e-4, sigma_el=5e-4,
-                ref_snr=1e4, false_alarms_per_scan=0.0)  # fmt: skip
-    base.update(kw)
-    return Radar(**base)
 
 
 def _two_objects(duration: float = 240.0) -> Flight:
@@ -45,7 +33,7 @@ def _two_objects(duration: float = 240.0) -> Flight:
 @pytest.fixture(scope="module")
 def two_object_case():
     fl = _two_objects()
-    rad = _radar()
+    rad = test_radar()
     det = observe(fl, [rad], None, np.random.default_rng(3), runs=1, clutter=False)
     cfg = sst.StoneSoupMTTConfig(motion=Ballistic(earth=KEPLER_EARTH, q=1.0))
     return fl, rad, det, sst.run_stonesoup_mtt(det, [rad], 0, config=cfg)
@@ -55,7 +43,7 @@ def two_object_case():
 @pytest.mark.parametrize("with_rr", [False, True])
 def test_measurement_models_reproduce_our_radar(with_rr):
     """Stone Soup's (el, bearing, range[, range-rate]) of our sites equals our h(x)."""
-    rad = _radar(measures_range_rate=with_rr, sigma_range_rate=2.0)
+    rad = test_radar(measures_range_rate=with_rr, sigma_range_rate=2.0)
     cfg = sst.StoneSoupMTTConfig(use_range_rate=True)
     (model,) = sst.measurement_models([rad], cfg)
     assert model.ndim_meas == (4 if with_rr else 3)
@@ -92,7 +80,7 @@ def test_gate_is_chi_square_per_measurement_dimension():
     from stonesoup.types.detection import Detection
     from stonesoup.types.track import Track
 
-    rad = _radar(measures_range_rate=True, sigma_range_rate=2.0)
+    rad = test_radar(measures_range_rate=True, sigma_range_rate=2.0)
     m4 = sst.measurement_models([rad], sst.StoneSoupMTTConfig(use_range_rate=True))[0]
     m3 = sst.measurement_models([rad])[0]
     x = np.r_[rad.site_ecef + 3e5, 1e3, 0.0, 0.0]
@@ -224,9 +212,9 @@ def test_bad_input_is_rejected(two_object_case):
     with pytest.raises(ValueError, match="run = 1"):
         sst.run_stonesoup_mtt(det, [rad], 1)
     with pytest.raises(ValueError, match="no radar with id 'r1'"):
-        sst.run_stonesoup_mtt(det, [_radar(id="other")], 0)
+        sst.run_stonesoup_mtt(det, [test_radar(id="other")], 0)
     with pytest.raises(ValueError, match="sigmas"):
-        sst.run_stonesoup_mtt(det, [_radar(sigma_range=31.0)], 0)
+        sst.run_stonesoup_mtt(det, [test_radar(sigma_range=31.0)], 0)
     with pytest.raises(TypeError, match="Detections"):
         sst.run_stonesoup_mtt({"z": det.z}, [rad], 0)
     with pytest.raises(ValueError, match="t_window"):

@@ -3,33 +3,22 @@ and the separation-aware tracker against the naive one on a separating pair."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from synthetic_radar import KEPLER_EARTH, test_radar
 
-from trackers.earth.model import EarthModel
 from trackers.filters import EKF, Filter, Gaussian, MeasurementStream, run
 from trackers.metrics.tracking import score
 from trackers.models import Ballistic
-from trackers.sensors import Radar, observe
+from trackers.sensors import observe
 from trackers.sensors.detections import Detections
 from trackers.sensors.synthetic import kepler_flight
 from trackers.sim.truth import Flight
 from trackers.tracking import ScanSequence, TrackerConfig, naive, preset, separation_aware, track
 from trackers.tracking.scans import _drop_out_of_sequence, converted_covariance, report_positions
 from trackers.tracking.table import tree_leaves
-
-KEPLER_EARTH = EarthModel(gravity="point-mass", rotating=False, atmosphere="none")
-
-
-def _radar(**kw) -> Radar:
-    base = dict(id="r1", type="test", lat=math.radians(38.5), lon=math.radians(130.0),
-                max_range=3e6, revisit=2.0, sigma_range=30.0, sigma_az=5e-4, sigma_el=5e-4,
-                ref_snr=1e4, false_alarms_per_scan=0.0)  # fmt: skip
-    base.update(kw)
-    return Radar(**base)
 
 
 def _one_object(duration: float = 200.0) -> Flight:
@@ -111,7 +100,7 @@ def test_scan_sequence_rejects_bad_input():
 
 def test_converted_covariance_matches_the_jacobian_of_report_positions():
     rng = np.random.default_rng(4)
-    rad = _radar()
+    rad = test_radar()
     rot, site = np.array(rad.enu_rotation), np.array(rad.site_ecef)
     z = np.array([8e5, 1.2, 0.4])
     R3 = np.diag([30.0, 5e-4, 5e-4]) ** 2
@@ -139,7 +128,7 @@ def _single_target_config(**kw) -> TrackerConfig:
 def test_one_object_without_clutter_equals_the_single_target_filter():
     """After its two-point birth the track is exactly the estimation core's EKF."""
     fl = _one_object()
-    rad = _radar()
+    rad = test_radar()
     det = observe(fl, [rad], None, np.random.default_rng(5), runs=1, clutter=False)
     cfg = _single_target_config()
     res = track(ScanSequence.from_detections(det, [rad]), [rad], cfg, epochs=det.t_meas[2:])
@@ -171,7 +160,7 @@ def _pair_with_clutter(runs: int, seed: int = 7):
                       duration_s=160.0)  # fmt: skip
     other = replace(b.objects[0], id="stage-1", role="stage-1")
     fl = Flight("two-objects", a.epoch_utc, (a.objects[0], other), a.events)
-    rad = _radar(false_alarms_per_scan=3.0, min_range=1e5, max_range=2.5e6)
+    rad = test_radar(false_alarms_per_scan=3.0, min_range=1e5, max_range=2.5e6)
     det = observe(fl, [rad], None, np.random.default_rng(seed), runs=runs)
     return fl, rad, det
 
@@ -213,7 +202,7 @@ def _separating_pair(runs: int):
     """An rv that lets a stage go at 40 s (5 m/s back), seen by one fine radar at 1 Hz."""
     fl = kepler_flight(lat_deg=38.0, lon_deg=128.5, separations=(40.0,), separation_dv=5.0,
                        duration_s=220.0)  # fmt: skip
-    rad = _radar(revisit=1.0, range_cell=15.0, beamwidth=0.002, false_alarms_per_scan=1.0,
+    rad = test_radar(revisit=1.0, range_cell=15.0, beamwidth=0.002, false_alarms_per_scan=1.0,
                  min_range=1e5, max_range=2.5e6)  # fmt: skip
     det = observe(fl, [rad], None, np.random.default_rng(11), runs=runs)
     return fl, rad, det
