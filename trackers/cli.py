@@ -573,7 +573,7 @@ package, else under the current directory.""",
         "the separation-aware tracker + probabilistic policy; prints false alerts, missed alerts "
         "and lead time with intervals; writes demo.json and figures.",
     )
-    s.add_argument("--runs", type=int, default=2, help="radar-noise draws per scenario (2)")
+    s.add_argument("--runs", type=int, default=4, help="radar-noise draws per scenario (4)")
     s.add_argument("--seed", type=int, default=0, help="seed of the radar noise (0)")
     s.add_argument("--step", type=float, default=5.0, help="decision interval [s] (5)")
     s.add_argument("--jobs", type=int, help="processes (default: CPU count, at most 4)")
