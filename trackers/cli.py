@@ -374,6 +374,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("  false alerts by cause (share): " + "; ".join(
         f"{sy}: " + ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "false_alerts")
         for sy, c in summary["false_alert_causes"].items()))  # fmt: skip
+    sw = summary.get("threshold_sweep") or {}
+    if "false_alert_rate" in sw and "missed_alert_rate" in sw:
+        print(f"  threshold sweep of the {sw['system']} policy (same tracks): threshold -> "
+              "false alert rate / missed alert rate / median lead time s")  # fmt: skip
+        for th, fa, ma, lt in zip(sw["thresholds"], sw["false_alert_rate"],
+                                  sw["missed_alert_rate"], sw["median_lead_time_s"],
+                                  strict=True):  # fmt: skip
+            lead = "n/a" if lt is None else f"{lt:.0f}"
+            print(f"    {th:8.1e}  {fa:5.2f} / {ma:5.2f} / {lead}")
     out = new_run_dir(args.out, label="demo")
     (out / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.json:
