@@ -26,6 +26,7 @@ import json
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from trackers.alert_study import simulate_reports
@@ -48,10 +49,7 @@ def _score_window(det, radars, ss_result, window, trackers) -> list[dict]:
     flight = simulate(load_scenario("hokkaido-2023"))
     one = det.for_run(0)
     keep = (one.t_meas >= window[0]) & (one.t_meas < window[1])
-    one = one.select(keep)
-    from dataclasses import replace
-
-    one = replace(one, runs=1)
+    one = replace(one.select(keep), runs=1)
     epochs = np.arange(window[0] + 2.0, window[1], 2.0)
     logs = {"stonesoup-mtt": to_track_log(ss_result, epochs)}
     for name in trackers:

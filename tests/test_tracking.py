@@ -10,6 +10,7 @@ import pytest
 from synthetic_radar import KEPLER_EARTH, test_radar
 
 from trackers.filters import EKF, Filter, Gaussian, MeasurementStream, run
+from trackers.filters.trees import tree_leaves
 from trackers.metrics.tracking import score
 from trackers.models import Ballistic
 from trackers.sensors import observe
@@ -18,7 +19,6 @@ from trackers.sensors.synthetic import kepler_flight
 from trackers.sim.truth import Flight
 from trackers.tracking import ScanSequence, TrackerConfig, naive, preset, separation_aware, track
 from trackers.tracking.scans import _drop_out_of_sequence, converted_covariance, report_positions
-from trackers.tracking.table import tree_leaves
 
 
 def _one_object(duration: float = 200.0) -> Flight:

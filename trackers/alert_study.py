@@ -183,7 +183,6 @@ def summarise_demo(results: Sequence[AlertRun]) -> dict[str, Any]:
                            "missed_alert_rate": {}, "missed_alert_ci": {},
                            "median_lead_time_s": {}, "median_lead_time_ci_s": {},
                            "false_alert_causes": {}, "tracking_seconds": {}}  # fmt: skip
-    by = {(r.scenario, r.system): r for r in results}
     for r in results:
         out["runs"] = r.runs
         sc = score_alerts(r.timeline, r.truth_hit, np.full(r.truth_hit.size, r.t_impact_true))
@@ -204,7 +203,6 @@ def summarise_demo(results: Sequence[AlertRun]) -> dict[str, Any]:
                 r, max(burnouts, default=0.0) + 10.0
             )
     out["threshold_sweep"] = sweep_thresholds(results)
-    del by
     return out
 
 

@@ -45,7 +45,7 @@ Reference: Bar-Shalom, Li & Kirubarajan 2001, §5.4 (NEES/NIS).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -63,6 +63,7 @@ from trackers.filters.recorders import (
     StepEstimator,
     TruthErrors,
 )
+from trackers.filters.trees import tree_map, tree_zip
 from trackers.filters.validation import (
     check_covariance,
     check_dt,
@@ -202,17 +203,6 @@ class Summary(NamedTuple):
     final_gaussian: Gaussian
     stats: RunStats
     extra: dict[str, Any] | None = None
-
-
-def _tree_map(fn: Callable[[NDArray], NDArray], tree: Any) -> Any:
-    """Apply ``fn`` to every array leaf of nested tuples / NamedTuples / lists."""
-    if isinstance(tree, np.ndarray):
-        return fn(tree)
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_tree_map(fn, v) for v in tree))
-    if isinstance(tree, tuple | list):
-        return type(tree)(_tree_map(fn, v) for v in tree)
-    return tree
 
 
 def _validate(
@@ -440,7 +430,7 @@ def run(
     if shared_cov:
         belief_flat = Gaussian(flat_leaf(prior.mean), cov0)
     else:
-        belief_flat = _tree_map(flat_leaf, prior)
+        belief_flat = tree_map(flat_leaf, prior)
     z_flat = np.broadcast_to(z, (*batch, T, m_max)).reshape(N, T, m_max)
     dts = np.diff(np.concatenate([[t0], t]))
     t_prev = np.concatenate([[t0], t[:-1]])
@@ -473,7 +463,7 @@ def run(
                 belief = Gaussian(belief_flat.mean[lo:hi], belief_flat.cov)
             else:
                 # mypy cannot infer a lambda with default arguments (the chunk capture)
-                belief = _tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)  # type: ignore[misc]
+                belief = tree_map(lambda a, lo=lo, hi=hi: a[lo:hi], belief_flat)  # type: ignore[misc]
             for k in range(T):
                 belief, info = step(
                     estimator,
@@ -505,19 +495,7 @@ def run(
         a = np.concatenate(leaves, axis=0) if len(leaves) > 1 else leaves[0]
         return a.reshape(batch + a.shape[1:])
 
-    final = _tree_zip(unflat, finals)
+    final = tree_zip(unflat, finals)
     return Summary(
         t=t, final=final, final_gaussian=estimator.gaussian(final), stats=stats, extra=extra
     )
-
-
-def _tree_zip(fn: Callable[..., NDArray], trees: list[Any]) -> Any:
-    """Combine the matching array leaves of several trees of equal structure with ``fn``."""
-    first = trees[0]
-    if isinstance(first, np.ndarray):
-        return fn(*trees)
-    if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*(_tree_zip(fn, list(parts)) for parts in zip(*trees, strict=True)))
-    if isinstance(first, tuple | list):
-        return type(first)(_tree_zip(fn, list(parts)) for parts in zip(*trees, strict=True))
-    return first

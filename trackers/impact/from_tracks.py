@@ -104,11 +104,11 @@ def impact_log(
                     region, pred.lat[ok], pred.lon[ok], pred.mean_enu[ok], pred.cov_ground[ok]
                 )
     # placeholders: (run, decision time) pairs without any row
-    have = set(zip(log.run[sel].tolist(), log.epoch[sel].tolist(), strict=True))
-    ph = [(r, t) for r in range(log.runs) for t in dec.tolist() if (r, t) not in have]
-    nph = len(ph)
-    ph_run = np.array([p[0] for p in ph], dtype=np.int64)
-    ph_t = np.array([p[1] for p in ph], dtype=float)
+    occupied = np.zeros((log.runs, dec.size), bool)
+    occupied[log.run[sel], np.searchsorted(dec, log.epoch[sel])] = True
+    ph_r, ph_j = np.nonzero(~occupied)
+    nph = ph_r.size
+    ph_run, ph_t = ph_r.astype(np.int64), dec[ph_j]
 
     def cat(a: NDArray, fill: float | int, dtype=None) -> NDArray:
         tail = np.full((nph, *a.shape[1:]), fill, dtype=dtype or a.dtype)

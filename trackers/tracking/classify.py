@@ -70,8 +70,8 @@ def label_tracks(tb: TrackTable, classify: bool = True) -> tuple[NDArray, NDArra
     p_other = np.where(other, p[:, None, :], np.inf)
     j = np.argmin(p_other, axis=2)
     has_other = other.any(axis=2)
-    po = np.take_along_axis(p[:, None, :].repeat(K, 1), j[..., None], axis=2)[..., 0]
-    oo = np.take_along_axis(o[:, None, :].repeat(K, 1), j[..., None], axis=2)[..., 0]
+    po = np.take_along_axis(p, j, axis=1)  # rate and count of that other candidate
+    oo = np.take_along_axis(o, j, axis=1)
     pbar = (p * o + po * oo) / np.maximum(o + oo, 1e-9)
     var = np.maximum(pbar * (1 - pbar), 1e-12)
     se = np.sqrt(var * (1 / np.maximum(o, 1) + 1 / np.maximum(oo, 1)))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from trackers.tracking.table import rank_within
+
 __all__ = ["SeedPool"]
 
 #: Shortest time between the two reports of a pair [s] (no pairs within one scan).
@@ -80,11 +82,7 @@ class SeedPool:
             self.t = np.concatenate([self.t, np.full((self.N, extra), np.nan)], axis=1)
             self.S += extra
             free = np.isnan(self.t)
-        order = np.argsort(run, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rank = np.empty(run.size, np.int64)
-        rank[order] = np.arange(run.size) - np.repeat(starts, counts)
-        slot = np.argsort(~free, axis=1, kind="stable")[run, rank]
+        slot = np.argsort(~free, axis=1, kind="stable")[run, rank_within(run, self.N)]
         self.pos[run, slot] = pos
         self.cov[run, slot] = cov
         self.t[run, slot] = t

@@ -23,35 +23,27 @@ fancy indexing over all runs at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CONFIRMED", "FREE", "TENTATIVE", "TrackTable", "tree_leaves", "tree_map"]
+from trackers.filters.trees import tree_leaves, tree_map
+
+__all__ = ["CONFIRMED", "FREE", "TENTATIVE", "TrackTable", "rank_within"]
 
 FREE, TENTATIVE, CONFIRMED = 0, 1, 2
 
 
-def tree_map(fn: Callable[[NDArray], NDArray], tree: Any) -> Any:
-    """Apply ``fn`` to every array leaf of nested tuples / NamedTuples."""
-    if isinstance(tree, np.ndarray):
-        return fn(tree)
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(tree_map(fn, v) for v in tree))
-    if isinstance(tree, tuple | list):
-        return type(tree)(tree_map(fn, v) for v in tree)
-    return tree
-
-
-def tree_leaves(tree: Any) -> list[NDArray]:
-    """Array leaves of a tree, depth first."""
-    if isinstance(tree, np.ndarray):
-        return [tree]
-    if isinstance(tree, tuple | list):
-        return [leaf for v in tree for leaf in tree_leaves(v)]
-    return []
+def rank_within(run: NDArray, N: int) -> NDArray:
+    """0, 1, 2, ... for the occurrences of each value of ``run`` (in [0, N)), in order of
+    appearance: the k-th new item of a run goes to that run's k-th free slot."""
+    counts = np.bincount(run, minlength=N)
+    order = np.argsort(run, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(run.size, np.int64)
+    rank[order] = np.arange(run.size) - np.repeat(starts, counts)
+    return rank
 
 
 # scalar per-slot columns: name -> (dtype, fill value of a free slot)
@@ -148,16 +140,10 @@ class TrackTable:
         """Free slot indices for new tracks of runs ``run`` ``(J,)`` (any order, repeats)."""
         if run.size == 0:
             return np.zeros(0, np.int64)
-        counts = np.bincount(run, minlength=self.N)
-        self.grow(counts)
-        # rank of each new track within its run (stable)
-        order = np.argsort(run, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rank = np.empty(run.size, np.int64)
-        rank[order] = np.arange(run.size) - np.repeat(starts, counts)
-        # free slots of each run first, in slot order
+        self.grow(np.bincount(run, minlength=self.N))
+        # free slots of each run first, in slot order; the k-th new track takes the k-th
         free_first = np.argsort(self.status != FREE, axis=1, kind="stable")
-        return free_first[run, rank]
+        return free_first[run, rank_within(run, self.N)]
 
     # ------------------------------------------------------------------ access
     def take(self, ri: NDArray, ki: NDArray) -> Any:

@@ -58,6 +58,7 @@ from trackers.filters import EKF, Filter, Gaussian
 from trackers.filters.gaussian import LOG_2PI
 from trackers.filters.imm import IMM, Mode, SojournTransition
 from trackers.filters.linalg_small import inv_spd, matmul, symmetrize
+from trackers.filters.trees import tree_leaves, tree_map
 from trackers.metrics.tracking import TrackLog
 from trackers.models import Ballistic, BoostThrustState, residual, wrap_angle
 from trackers.sensors.radar import Radar as RadarSite
@@ -72,8 +73,7 @@ from trackers.tracking.table import (
     FREE,
     TENTATIVE,
     TrackTable,
-    tree_leaves,
-    tree_map,
+    rank_within,
 )
 
 __all__ = ["TrackerEvents", "TrackerResult", "build_estimator", "track"]
@@ -471,9 +471,8 @@ class _Tracker:
         if h.size:
             nis = np.min(np.where(feas[h], d2[h], np.inf), axis=1)
             self._after_update(ri[h], ki[h], tree_map(lambda a: a[h], post), nis, m, scan.t)
-        used = np.zeros((N, M), bool)
-        used[:] = beta_full[..., :M].sum(axis=1) > 0.5
-        return hit, used & valid
+        used = valid & (beta_full[..., :M].sum(axis=1) > 0.5)
+        return hit, used
 
     def _after_update(self, ri: NDArray, ki: NDArray, post: Any, nis: NDArray, m: int,
                       t: float) -> None:  # fmt: skip
@@ -603,7 +602,7 @@ class _Tracker:
         child, parent_k, seed = child[new], parent_k[new], seed[new]
         rpos, rcov = rpos[new], rcov[new]
         slots = tb.allocate(fr)
-        ids = tb.next_id[fr] + _rank_within(fr, tb.N)
+        ids = tb.next_id[fr] + rank_within(fr, tb.N)
         np.add.at(tb.next_id, fr, 1)
         # two-point priors (already holding the second report) for the paired reports
         sp, sc, st = self.seeds.take(fr, seed)
@@ -692,16 +691,6 @@ class _Tracker:
             "born": tb.born[r, k],
             "hits": tb.hits[r, k],
         }
-
-
-def _rank_within(run: NDArray, N: int) -> NDArray:
-    """0, 1, 2, ... for the occurrences of each run value, in order of appearance."""
-    counts = np.bincount(run, minlength=N)
-    order = np.argsort(run, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(run.size, np.int64)
-    rank[order] = np.arange(run.size) - np.repeat(starts, counts)
-    return rank
 
 
 def track(
