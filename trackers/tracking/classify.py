@@ -6,14 +6,16 @@ last separation nothing thrusts and the two objects differ in radar cross-sectio
 vehicle of ~0.05 m^2 against a tumbling stage of several m^2, so the RV is detected less often
 by the same radars. The label rule, per run and snapshot:
 
-1. Candidates: confirmed tracks that were seen thrusting (positive thrust acceleration) —
+1. Candidates: confirmed tracks that were seen thrusting (boost mode, positive thrust
+   acceleration, unbroken for at least 8 s) —
    themselves, or their parent up to the moment they were spawned from it — within 15 s of
    the latest thrust seen in the run (the final stack and what separated from it last), and
    tracks born more than 10 s after that thrust (an object re-acquired after the boost has no
    thrust history); every confirmed track if the run never showed thrust.
 2. Detection-rate test: with exponentially forgetting hit / opportunity counts (h, o) per
-   track, p = (h + 1) / (o + 2). The candidate whose rate is lower than every other
-   candidate's by z = (p_other - p) / sqrt(pbar (1 - pbar) (1/o + 1/o_other)) > 2
+   track (unresolved scans — one blob for two tracks — are not counted),
+   p = (h + 1) / (o + 2). The candidate whose rate is lower than every other candidate's by
+   z = (p_other - p) / sqrt(pbar (1 - pbar) (1/o + 1/o_other)) > 2
    (two-proportion z test) is the RV, with confidence Phi(z).
 3. Otherwise the candidate seen thrusting last (the stack), then the one with most hits, is
    the RV, with confidence 0.5 + 0.1 tanh(hits / 50).

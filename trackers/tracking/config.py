@@ -11,12 +11,16 @@ consecutive associated reports (2-of-2). The label "rv" goes to the oldest confi
 ("the first thing we saw is the missile").
 
 ``separation-aware`` — global nearest neighbour (optimal 2-D assignment), an IMM of a boost
-mode (thrust-acceleration state) and a ballistic mode, M-of-N confirmation, child tracks
+mode (thrust-acceleration state) and a ballistic mode (optionally a third, drag mode with
+the ballistic coefficient as a state: ``drag_mode``), M-of-N confirmation, child tracks
 spawned next to a confirmed parent from the parent's state (a separated object shares its
-parent's position and velocity up to the separation impulse), merged (unresolved) reports
-allowed to update a second track with the resolution cell added to R, NIS CUSUM and IMM
-mode-probability separation tests, and rv / stage labels from thrust after a separation and
-the relative detection rate of siblings (:mod:`trackers.tracking.classify`).
+parent's position and velocity up to the separation impulse), re-acquisition of a track
+that lost its report through its spawn gate before any child is spawned, merged
+(unresolved) reports allowed to update a second track with the resolution cell added to R,
+deletion after a miss run that is improbable for the track's own detection rate, NIS CUSUM
+and IMM mode-probability separation tests, and rv / stage labels from sustained thrust
+after a separation and the relative detection rate of siblings
+(:mod:`trackers.tracking.classify`).
 """
 
 from __future__ import annotations
@@ -44,9 +48,17 @@ class TrackerConfig:
     detection_prob : float
         P_D used by JPDA (the clutter density comes from each radar's false-alarm rate).
     motion : "imm" or "ballistic"
-        IMM of boost + ballistic modes, or one ballistic EKF.
+        IMM of boost + ballistic (+ drag) modes, or one ballistic EKF.
+    drag_mode : bool
+        IMM only: add a third mode, ballistic flight with drag and the log ballistic
+        coefficient ln(beta) [beta in kg/m^2] as a state, for reentry (and stages falling back
+        into the air). Without it a reentering object decelerating by tens of g is lost and
+        re-initiated several times.
     spawn : bool
         Start child tracks next to confirmed tracks from the parent's state.
+    reacquire : bool
+        Let a confirmed track left without a report take a free report inside its spawn gate
+        (the prediction with the separation allowance) before any child is spawned.
     merged_updates : bool
         Let a report assigned to one track also update an unassigned confirmed track whose gate
         (with the resolution cell added to R) contains it.
@@ -61,7 +73,10 @@ class TrackerConfig:
         Confirm a tentative track with ``confirm_m`` hits in its first ``confirm_n``
         opportunities (scans of a radar whose coverage contains the track).
     delete_misses : int
-        Delete a confirmed track after this many consecutive missed opportunities.
+        Delete a confirmed track after at least this many consecutive missed opportunities.
+    delete_miss_prob : float
+        ... and only once that many misses in a row have probability below this for the
+        track's own detection-rate estimate p_D: (1 - p_D)^k < delete_miss_prob (1 disables).
     max_coast_s : float
         Delete a tentative track not updated for this long [s]. Confirmed tracks coast
         through coverage gaps (a ballistic arc is predictable) until ``delete_misses`` or
@@ -85,8 +100,13 @@ class TrackerConfig:
         Acceleration white-noise PSD of the ballistic and boost modes [m^2/s^3].
     q_thrust : float
         PSD of the thrust-acceleration random walk [m^2/s^5].
-    sojourn_boost, sojourn_ballistic : float
-        IMM mean sojourn times [s].
+    q_log_beta : float
+        PSD of the ln(beta) random walk of the drag mode [1/s].
+    init_log_beta : tuple[float, float]
+        Prior (mean, sigma) of ln(beta) of a new track (beta in kg/m^2).
+    sojourn_boost, sojourn_ballistic, sojourn_drag : float
+        IMM mean sojourn times [s]. Boost leaves only to ballistic flight; ballistic flight
+        goes to boost or drag with equal probability; drag returns to ballistic flight.
     spawn_gate_prob : float
         Gate mass for spawning a child next to a parent (with the inflation below).
     spawn_pos_sigma, spawn_vel_sigma : float
@@ -98,7 +118,7 @@ class TrackerConfig:
         Tracks younger than this are never pruned as duplicates [s].
     cusum_drift, cusum_threshold : float
         NIS CUSUM g_k = max(0, g_{k-1} + nis_k - m - drift); an alarm when g_k > threshold.
-    max_step_ballistic, max_step_boost : float
+    max_step_ballistic, max_step_boost, max_step_drag : float
         Largest RK4 substep of the motion models [s].
     capacity : int
         Initial track slots per run (doubled when full).
@@ -110,7 +130,9 @@ class TrackerConfig:
     association: Literal["gnn", "nn", "jpda"] = "gnn"
     detection_prob: float = 0.8
     motion: Literal["imm", "ballistic"] = "imm"
+    drag_mode: bool = False
     spawn: bool = True
+    reacquire: bool = True
     merged_updates: bool = True
     separation_test: bool = True
     classify: bool = True
@@ -118,6 +140,7 @@ class TrackerConfig:
     confirm_m: int = 3
     confirm_n: int = 5
     delete_misses: int = 12
+    delete_miss_prob: float = 1e-3
     max_coast_s: float = field(default=20.0, metadata={"units": "s"})
     max_pos_sigma: float = field(default=60e3, metadata={"units": "m"})
     refresh_s: float = field(default=30.0, metadata={"units": "s"})
@@ -129,8 +152,11 @@ class TrackerConfig:
     q_ballistic: float = field(default=1.0, metadata={"units": "m^2/s^3"})
     q_boost: float = field(default=100.0, metadata={"units": "m^2/s^3"})
     q_thrust: float = field(default=4.0, metadata={"units": "m^2/s^5"})
+    q_log_beta: float = field(default=1e-3, metadata={"units": "1/s"})
+    init_log_beta: tuple[float, float] = (7.6, 1.5)
     sojourn_boost: float = field(default=60.0, metadata={"units": "s"})
     sojourn_ballistic: float = field(default=600.0, metadata={"units": "s"})
+    sojourn_drag: float = field(default=30.0, metadata={"units": "s"})
     spawn_gate_prob: float = 0.999999
     spawn_pos_sigma: float = field(default=1e3, metadata={"units": "m"})
     spawn_vel_sigma: float = field(default=20.0, metadata={"units": "m/s"})
@@ -140,6 +166,7 @@ class TrackerConfig:
     cusum_threshold: float = 40.0
     max_step_ballistic: float = field(default=10.0, metadata={"units": "s"})
     max_step_boost: float = field(default=2.5, metadata={"units": "s"})
+    max_step_drag: float = field(default=5.0, metadata={"units": "s"})
     capacity: int = 8
     earth: EarthModel = WGS84_FULL
 
@@ -150,7 +177,7 @@ class TrackerConfig:
             raise ValueError("association = 'jpda' needs motion = 'ballistic' (no IMM-JPDA)")
         if self.motion not in ("imm", "ballistic"):
             raise ValueError(f"motion must be 'imm' or 'ballistic', got {self.motion!r}")
-        for name in ("gate_prob", "spawn_gate_prob", "detection_prob"):
+        for name in ("gate_prob", "spawn_gate_prob", "detection_prob", "delete_miss_prob"):
             v = getattr(self, name)
             if not (isinstance(v, float) and 0.0 < v < 1.0):
                 raise ValueError(f"{name} must be a probability in (0, 1), got {v!r}")
@@ -175,6 +202,10 @@ class TrackerConfig:
         if not (sd > 0 and abs(mean) < 1e3):
             raise ValueError(f"init_thrust must be (mean, sigma > 0) in m/s^2, got "
                              f"{self.init_thrust!r}")  # fmt: skip
+        mean, sd = self.init_log_beta
+        if not (sd > 0 and 0.0 < mean < 15.0):
+            raise ValueError(f"init_log_beta must be (mean in (0, 15), sigma > 0) of ln(beta "
+                             f"[kg/m^2]), got {self.init_log_beta!r}")  # fmt: skip
 
 
 def separation_aware(**overrides) -> TrackerConfig:
@@ -189,9 +220,12 @@ def naive(**overrides) -> TrackerConfig:
         association="nn",
         motion="ballistic",
         spawn=False,
+        reacquire=False,
+        delete_miss_prob=0.999,
         merged_updates=False,
         separation_test=False,
         classify=False,
+        drag_mode=False,
         prune_d2=0.0,
         confirm_m=2,
         confirm_n=2,

@@ -12,9 +12,11 @@ Per run n and slot k (arrays ``(N, K, ...)``):
     hits, opps         associated reports / opportunities since birth
     consec_miss        opportunities without a report since the last one
     rate_h, rate_o     exponentially forgetting hits / opportunities (detection-rate evidence)
-    thrust_last        last time the track was seen thrusting (IMM boost probability > 0.9,
-                       at least 5 s after birth) [s], -inf if never
+    thrust_last        last time the track was seen thrusting (IMM boost probability > 0.9
+                       and positive thrust, without a break for at least 8 s, at least 5 s
+                       after birth) [s], -inf if never
     thrust_inherited   the parent's thrust evidence when this track was spawned from it [s]
+    thrust_since       start of the current unbroken thrusting stretch [s], NaN if none
     cusum              NIS CUSUM statistic (separation / manoeuvre test)
 
 Per-run differences are masks and indices; the table is only ever read and written through
@@ -62,6 +64,7 @@ _COLUMNS: dict[str, tuple[type, float]] = {
     "rate_o": (np.float64, 0.0),
     "thrust_last": (np.float64, -np.inf),
     "thrust_inherited": (np.float64, -np.inf),
+    "thrust_since": (np.float64, np.nan),
     "cusum": (np.float64, 0.0),
 }
 
@@ -95,6 +98,7 @@ class TrackTable:
     rate_o: NDArray[np.float64]
     thrust_last: NDArray[np.float64]
     thrust_inherited: NDArray[np.float64]
+    thrust_since: NDArray[np.float64]
     cusum: NDArray[np.float64]
 
     def __init__(self, runs: int, capacity: int, belief_template: Any) -> None:

@@ -11,30 +11,45 @@ Central-level fusion: every radar's reports update one track table per run. For 
    generous distance gate). Only tracks with a report nearby are predicted properly — tracks
    are predicted lazily, so a scan of a far-away radar costs no filter steps.
 2. **Prediction and gating.** Candidate tracks are predicted to the scan time with the
-   tracker's estimator (one EKF, or the boost/ballistic IMM) and linearised at the combined
+   tracker's estimator (one EKF, or the boost/ballistic(/drag) IMM) and linearised at the combined
    estimate: zhat = h(x), S = H P H' + R. Report m is in track k's gate when
    d2_km = nu' S^-1 nu < chi2_m^-1(gate_prob),  nu = z_m - zhat_k (angles wrapped).
 3. **Association.** Cost c_km = d2_km + ln det S_k; GNN solves the optimal 2-D assignment per
    run with the miss cost G + ln det S_k (a report inside the gate is always preferred to a
    miss); NN lets each track take its cheapest report. (Blackman & Popoli 1999, §6.2.)
-4. **Update.** Assigned tracks take the estimator's update. With ``merged_updates``, a
-   confirmed track left without a report whose gate, widened by the resolution cell
-   (R_cell = diag(dr^2, bw^2, bw^2) / 12: the variance of a uniform position inside the cell),
-   holds a report assigned to another track — and no other report — is updated with that
-   report and R + R_cell: two
-   unresolved objects produce one power-weighted centroid report (Daum & Fitzgerald 1994;
-   Blom & Bloem 2000 on unresolved measurements), so the report is evidence for both.
-5. **Track management.** Hits and opportunities per track; M-of-N confirmation; deletion
-   after ``delete_misses`` consecutive missed opportunities or ``max_coast_s`` without an
-   update; the NIS CUSUM g = max(0, g + nis - m - drift) (Page 1954; a jump in the dynamics
-   shows as a run of large NIS) logs separation / manoeuvre alarms.
-6. **Initiation and spawning.** A report no track used starts a tentative track. With
-   ``spawn``, a report inside the spawn gate of a confirmed track (its predicted covariance
-   plus a separation allowance) starts a *child*: prior = the parent's prediction with the
-   allowance added, then the report's update; parent id recorded. Otherwise a single-point
-   initiation: prior N([r_report, 0], diag(sigma_p^2 I, sigma_v^2 I)) updated with the report
-   itself (the update places the position with the converted-measurement accuracy and, where
-   the radar measures range-rate, the line-of-sight velocity).
+4. **Update.** Assigned tracks take the estimator's update.
+   With ``reacquire``, a confirmed candidate left without a report then takes a free report
+   inside its *spawn gate* (its prediction plus the separation allowance), by GNN among such
+   tracks: when an unresolved pair comes apart, the tracks that were fed the merged
+   centroid sit between the objects and a resolved report may fall outside the tight gate of
+   the track that was following its object (an expanding gate after a miss; Blackman &
+   Popoli 1999, §6.5). Without it the report would start a child and the old track would
+   coast on as a duplicate.
+   With ``merged_updates``, a confirmed track still without a report whose gate, widened by
+   the resolution cell (R_cell = diag(dr^2, bw^2, bw^2) / 12: the variance of a uniform
+   position inside the cell), holds a report assigned to another track — and no other
+   report — is updated with that report and R + R_cell: two unresolved objects produce one
+   power-weighted centroid report (Daum & Fitzgerald 1994; Blom & Bloem 2000 on unresolved
+   measurements), so the report is evidence for both.
+5. **Track management.** Hits and opportunities per track; M-of-N confirmation; deletion of
+   a tentative track after ``confirm_n`` opportunities or ``max_coast_s`` without an update;
+   of a confirmed track after k consecutive missed opportunities with
+   k >= max(delete_misses, ln(delete_miss_prob) / ln(1 - p_D)) and p_D its own
+   detection-rate estimate (a small reentry vehicle detected on one scan in four is not
+   deleted after a dozen misses), when its position sigma exceeds ``max_pos_sigma``, or
+   when its extrapolation is below the ground; the NIS CUSUM g = max(0, g + nis - m - drift)
+   (Page 1954; a jump in the dynamics shows as a run of large NIS) logs separation /
+   manoeuvre alarms. Detection-rate counters skip *unresolved* scans (fewer reports in the
+   widened gates of a cluster than tracks in it), which say nothing about an object's own
+   detection probability.
+6. **Initiation and spawning.** With ``spawn``, a free report inside the spawn gate of a
+   confirmed track that took another report of the same scan starts a *child*: prior = the
+   parent's prediction with the allowance added, then the report's update; parent id and
+   the parent's thrust evidence recorded. Other free reports are paired with *seeds*
+   (reports of earlier scans no track used, kept ``seed_life_s``) within
+   ``v_max dt + 4 sigma``: two-point initiation, x = [r2, (r2 - r1) / dt], with the
+   converted-measurement covariances (Blackman & Popoli 1999, §3.3); unpaired reports
+   become seeds, so clutter costs no filter steps.
 
 Every ``epochs`` instant the live tracks are snapshotted (their latest estimates) into a
 :class:`~trackers.metrics.tracking.TrackLog`, labelled by :mod:`trackers.tracking.classify`.
@@ -89,8 +104,10 @@ _GROUND = -2e3
 _THRUST_MIN = 5.0
 #: Boost-mode probability above which a track counts as thrusting.
 _THRUSTING = 0.9
+#: Unbroken thrusting time before a track counts as seen thrusting [s].
+_THRUST_SUSTAIN = 8.0
 
-EVENT_KINDS = ("birth", "spawn", "confirm", "delete", "cusum")
+EVENT_KINDS = ("birth", "spawn", "confirm", "delete", "cusum", "reacquire", "broken")
 
 
 class TrackerEvents(NamedTuple):
@@ -131,11 +148,16 @@ class TrackerResult(NamedTuple):
 
 
 def build_estimator(config: TrackerConfig) -> Filter | IMM:
-    """The estimator of a configuration: one ballistic EKF, or the boost/ballistic IMM.
+    """The estimator of a configuration: one ballistic EKF, or the boost/ballistic(/drag) IMM.
 
-    IMM modes: boost (x, y, z, vx, vy, vz, a_thrust) with thrust along the velocity, and
-    ballistic (x, y, z, vx, vy, vz), mixed in the common 7-state space with a_thrust implied
-    0 in the ballistic mode; Markov switching from mean sojourn times.
+    IMM modes: boost (x, y, z, vx, vy, vz, a_thrust) with thrust along the velocity, ballistic
+    (x, y, z, vx, vy, vz) and, with ``drag_mode``, ballistic with drag (x, y, z, vx, vy, vz,
+    ln beta), mixed in the common space (x, y, z, vx, vy, vz, a_thrust[, ln beta]) with
+    a_thrust implied 0 outside the boost mode and ln beta filled from the drag mode (or its
+    prior when the drag mode has no weight); Markov switching from mean sojourn times, with
+    boost -> ballistic, ballistic -> boost or drag, drag -> ballistic (Blom & Bar-Shalom 1988;
+    the drag mode as in Farina, Ristic & Benvenuti 2002, "Tracking a ballistic target:
+    comparison of several nonlinear filters", IEEE TAES 38(3)).
     """
     ballistic = Ballistic(
         earth=config.earth, q=config.q_ballistic, max_step=config.max_step_ballistic
@@ -148,10 +170,20 @@ def build_estimator(config: TrackerConfig) -> Filter | IMM:
         q_thrust=config.q_thrust,
         max_step=config.max_step_boost,
     )
+    modes = [Mode(EKF(), boost, "boost"), Mode(EKF(), ballistic, "ballistic")]
+    sojourn = [config.sojourn_boost, config.sojourn_ballistic]
+    if not config.drag_mode:
+        return IMM(modes=tuple(modes), transition=SojournTransition(np.array(sojourn)),
+                   implied={"a_thrust": 0.0})  # fmt: skip
+    drag = Ballistic(earth=config.earth, drag_state=True, q=config.q_ballistic,
+                     q_log_beta=config.q_log_beta, max_step=config.max_step_drag)  # fmt: skip
+    switching = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    mu, sd = config.init_log_beta
     return IMM(
-        modes=(Mode(EKF(), boost, "boost"), Mode(EKF(), ballistic, "ballistic")),
-        transition=SojournTransition(np.array([config.sojourn_boost, config.sojourn_ballistic])),
+        modes=(*modes, Mode(EKF(), drag, "drag")),
+        transition=SojournTransition(np.array([*sojourn, config.sojourn_drag]), switching),
         implied={"a_thrust": 0.0},
+        fill_prior={"log_beta": (mu, sd**2)},
     )
 
 
@@ -216,7 +248,8 @@ class _Tracker:
         self.sensors = sensors
         self.est = build_estimator(cfg)
         self.imm = isinstance(self.est, IMM)
-        self.n = 7 if self.imm else 6
+        self.drag = self.imm and cfg.drag_mode
+        self.n = (8 if self.drag else 7) if self.imm else 6
         self.gate = {m: float(chi2.ppf(cfg.gate_prob, m)) for m in (3, 4)}
         self.spawn_gate = {m: float(chi2.ppf(cfg.spawn_gate_prob, m)) for m in (3, 4)}
         one = np.ones((1, 3))
@@ -250,7 +283,11 @@ class _Tracker:
             assert isinstance(self.est, IMM)  # self.imm
             mean[:, 6] = cfg.init_thrust[0]
             cov[:, 6, 6] = cfg.init_thrust[1] ** 2
-            return self.est.initial_belief(Gaussian(mean, cov), np.array([0.5, 0.5]))
+            if not self.drag:
+                return self.est.initial_belief(Gaussian(mean, cov), np.array([0.5, 0.5]))
+            mean[:, 7] = cfg.init_log_beta[0]
+            cov[:, 7, 7] = cfg.init_log_beta[1] ** 2
+            return self.est.initial_belief(Gaussian(mean, cov), np.array([0.4, 0.4, 0.2]))
         return Gaussian(mean, cov)
 
     def _inflate(self, belief: Any) -> Any:
@@ -287,6 +324,7 @@ class _Tracker:
         if dt.size == 0 or not np.any(dt > 0):
             return belief
         steps = [self.cfg.max_step_ballistic] + ([self.cfg.max_step_boost] if self.imm else [])
+        steps += [self.cfg.max_step_drag] if self.drag else []
         key = np.zeros(dt.size, np.int64)
         for h in steps:
             key = key * 100003 + np.ceil(np.abs(dt) / h - 1e-12).astype(np.int64)
@@ -336,6 +374,7 @@ class _Tracker:
         opp = sen.covers(p_ex)
         _, _, alt_ex = wgs84.ecef_to_geodetic(p_ex)
         hit = np.zeros(act_r.size, bool)
+        amb = np.zeros(act_r.size, bool)
         cand = np.zeros(act_r.size, bool)
         if M and act_r.size:
             rpos = report_positions(z, sen.site_ecef, sen.rot)  # (N, M, 3)
@@ -349,22 +388,43 @@ class _Tracker:
         used = np.zeros(valid.shape, bool)
         ci = np.flatnonzero(cand)
         if ci.size:
-            hit_c, used = self._associate(scan, sen, act_r[ci], act_k[ci], near[ci], dt_a[ci])
-            hit[ci] = hit_c
+            hit_c, used, amb_c = self._associate(scan, sen, act_r[ci], act_k[ci], near[ci],
+                                                 dt_a[ci])  # fmt: skip
+            hit[ci], amb[ci] = hit_c, amb_c
         # 5. track management: hits, opportunities, confirmation, deletion, duplicates
         opp = opp | hit
-        self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND)
+        self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND, amb)
         if cfg.prune_d2 > 0 and ci.size > 1:
             self._prune_duplicates(t)
         # 6. initiation and spawning from the reports no track used
         free = valid & ~used
         if free.any():
             self._initiate(scan, sen, free, t)
+        self._drop_broken(t)
+
+    def _drop_broken(self, t: float) -> None:
+        """Delete live tracks whose estimate is no longer finite (event ``broken``).
+
+        A numerically broken filter (e.g. every IMM mode's likelihood underflowing for a
+        wildly wrong association) must cost its track, not the whole batch of runs.
+        """
+        tb = self.table
+        live = tb.status != FREE
+        ok = np.isfinite(tb.pv).all(axis=-1) & np.isfinite(tb.P6).all(axis=(-2, -1))
+        if self.imm:
+            probs = tb.belief.probs  # (N, K, modes)
+            ok &= np.isfinite(probs).all(axis=-1)
+        r, k = np.nonzero(live & ~ok)
+        if r.size:
+            self._event(r, t, tb.id[r, k], "broken")
+            tb.clear(r, k)
 
     def _associate(
         self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, near: NDArray, dt: NDArray
-    ) -> tuple[NDArray, NDArray]:
-        """Steps 2-4 for candidate tracks (ri, ki); returns (hit per candidate, used reports)."""
+    ) -> tuple[NDArray, NDArray, NDArray]:
+        """Steps 2-4 for candidate tracks (ri, ki); returns (hit per candidate, used reports,
+        unresolved per candidate: fewer reports in the widened gates of the candidate's
+        cluster than tracks in it, so the scan says nothing about its detection rate)."""
         cfg, tb = self.cfg, self.table
         z, valid = scan.z, scan.valid
         N, M, m = z.shape
@@ -392,7 +452,8 @@ class _Tracker:
                 a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
             assign = a_full[ri, ki]
         elif cfg.association == "jpda":
-            return self._jpda(scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas)
+            hit, used = self._jpda(scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas)
+            return hit, used, np.zeros(ri.size, bool)
         else:
             masked = np.where(feas, cost, np.inf)
             assign = np.where(feas.any(axis=1), np.argmin(masked, axis=1), -1)
@@ -408,14 +469,27 @@ class _Tracker:
             post, info = self.est.update(sub, z[ri[h], assign[h]], sen.model)
             self._refresh(ri[h], ki[h], post)
             self._after_update(ri[h], ki[h], post, info.nis, m, scan.t)
+        # a confirmed track left without a report first looks for a free report in its
+        # inflated gate (before it may share another track's report as unresolved)
+        if cfg.reacquire:
+            hit = self._reacquire(scan, sen, ri, ki, hit, used)
+        # widened gates: R + R_cell (the resolution cell) around each candidate
+        Rm = sen.model_merged.noise_cov()
+        Sm = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + Rm)
+        Sminv, _ = inv_spd(Sm)
+        d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
+        near_m = valid[ri] & (d2m < G)
+        # unresolved: the tracks whose widened gates share reports with this one's outnumber
+        # the reports in its gate (two objects, one blob): a hit or miss of such a scan is no
+        # evidence of the object's own detection rate (classify.py)
+        nm = np.zeros((N, tb.K, M), bool)
+        nm[ri, ki] = near_m
+        nmf = nm.astype(float)
+        share = np.einsum("nkm,njm->nkj", nmf, nmf) > 0  # (N, K, K) gates overlap
+        unresolved = (share.sum(axis=2) > nm.sum(axis=2))[ri, ki]
         # merged (unresolved) reports: a confirmed track without a report whose widened gate
         # holds a report taken by another track is updated with it and R + R_cell
         if cfg.merged_updates:
-            Rm = sen.model_merged.noise_cov()
-            Sm = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + Rm)
-            Sminv, _ = inv_spd(Sm)
-            d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
-            near_m = valid[ri] & (d2m < G)
             # the report must be the only one in the widened gate (the radar saw one blob
             # where two tracks are); where it resolved two, a track without its own report is
             # not unresolved, it missed (this keeps duplicates from living on shared reports)
@@ -429,7 +503,61 @@ class _Tracker:
                 self._refresh(ri[rows], ki[rows], post)
                 self._after_update(ri[rows], ki[rows], post, info.nis, m, scan.t)
                 hit[rows] = True
-        return hit, used
+        return hit, used, unresolved
+
+    def _reacquire(self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, hit: NDArray,
+                   used: NDArray) -> NDArray:  # fmt: skip
+        """Step 4b: confirmed candidate tracks left without a report take a free report inside
+        their spawn gate (the prediction with the separation allowance added), by GNN.
+
+        When two objects that were unresolved (one track per object, both fed the merged
+        report) come apart, the centroid-fed tracks sit between them; a report of one object
+        then falls outside the tight gate of the track that was following it. Without this
+        step that report would start a child of the other track and the old track would coast
+        on as a duplicate. Updating the old track from its inflated prediction keeps one track
+        per object (an expanding gate after a miss; Blackman & Popoli 1999, §6.5). Updates
+        ``used`` in place; returns the new hit mask of the candidates.
+        """
+        tb = self.table
+        z, valid = scan.z, scan.valid
+        N, M, m = z.shape
+        free = valid & ~used
+        o = np.flatnonzero(~hit & (tb.status[ri, ki] == CONFIRMED) & free[ri].any(axis=1))
+        if o.size == 0:
+            return hit
+        r, k = ri[o], ki[o]
+        belief = self._inflate(tb.take(r, k))  # at the scan time since _associate
+        g = self.est.gaussian(belief)
+        zhat, H = sen.model.measure_with_jacobian(g.mean)
+        S = symmetrize(matmul(matmul(H, g.cov), H.swapaxes(-1, -2)) + sen.model.noise_cov())
+        Sinv, logdet = inv_spd(S)
+        nu = residual(z[r], zhat[:, None, :], sen.model.angle_indices)  # (C, M, m)
+        nu = np.where(np.isnan(nu), 0.0, nu)
+        d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
+        G = self.spawn_gate[m]
+        feas = free[r] & (d2 < G)
+        if not feas.any():
+            return hit
+        full = np.full((N, tb.K, M), np.inf)
+        ffull = np.zeros((N, tb.K, M), bool)
+        miss = np.zeros((N, tb.K))
+        full[r, k], ffull[r, k], miss[r, k] = d2 + logdet[:, None], feas, G + logdet
+        runs = np.flatnonzero(ffull.any(axis=(1, 2)))
+        a_full = np.full((N, tb.K), -1, np.int64)
+        a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
+        assign = a_full[r, k]
+        h = np.flatnonzero(assign >= 0)
+        if h.size == 0:
+            return hit
+        post, info = self.est.update(tree_map(lambda a: a[h], belief), z[r[h], assign[h]],
+                                     sen.model)  # fmt: skip
+        self._refresh(r[h], k[h], post)
+        self._after_update(r[h], k[h], post, info.nis, m, scan.t)
+        used[r[h], assign[h]] = True
+        self._event(r[h], scan.t, tb.id[r[h], k[h]], "reacquire")
+        hit = hit.copy()
+        hit[o[h]] = True
+        return hit
 
     def _jpda(self, scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas):
         """JPDA association and the PDAF-combined update of candidate tracks (ri, ki).
@@ -492,22 +620,37 @@ class _Tracker:
                 & (post.modes[0].mean[:, 6] > _THRUST_MIN)
                 & (t - tb.born[ri, ki] >= 5.0)
             )
-            tb.thrust_last[ri[thrusting], ki[thrusting]] = t
+            # a burn lasts tens of seconds: only an unbroken stretch of _THRUST_SUSTAIN s
+            # counts (a noisy or swapped track briefly explained by the boost mode does not)
+            since = tb.thrust_since[ri, ki]
+            since = np.where(thrusting, np.where(np.isnan(since), t, since), np.nan)
+            tb.thrust_since[ri, ki] = since
+            sustained = thrusting & (t - since >= _THRUST_SUSTAIN)
+            tb.thrust_last[ri[sustained], ki[sustained]] = t
 
     def _manage(
-        self, ri: NDArray, ki: NDArray, hit: NDArray, opp: NDArray, t: float, landed: NDArray
+        self,
+        ri: NDArray,
+        ki: NDArray,
+        hit: NDArray,
+        opp: NDArray,
+        t: float,
+        landed: NDArray,
+        unresolved: NDArray | None = None,
     ) -> None:
         """Step 5: counters, M-of-N confirmation, deletion (also of tracks whose extrapolated
-        position is below the ground, ``landed``: the object has impacted)."""
+        position is below the ground, ``landed``: the object has impacted). The detection-rate
+        counters skip ``unresolved`` scans (see :meth:`_associate`)."""
         cfg, tb = self.cfg, self.table
         if ri.size == 0:
             return
         tb.hits[ri, ki] += hit
         tb.opps[ri, ki] += opp
         tb.consec_miss[ri, ki] = np.where(hit, 0, tb.consec_miss[ri, ki] + (opp & ~hit))
-        lam = np.where(opp, _RATE_FORGET, 1.0)
-        tb.rate_h[ri, ki] = lam * tb.rate_h[ri, ki] + hit
-        tb.rate_o[ri, ki] = lam * tb.rate_o[ri, ki] + opp
+        rate_opp = opp if unresolved is None else opp & ~unresolved
+        lam = np.where(rate_opp, _RATE_FORGET, 1.0)
+        tb.rate_h[ri, ki] = lam * tb.rate_h[ri, ki] + (hit & rate_opp)
+        tb.rate_o[ri, ki] = lam * tb.rate_o[ri, ki] + rate_opp
         status = tb.status[ri, ki]
         tent = status == TENTATIVE
         confirm = tent & (tb.hits[ri, ki] >= cfg.confirm_m)
@@ -523,11 +666,27 @@ class _Tracker:
             tent_drop
             | landed
             | (pos_var > cfg.max_pos_sigma**2)
-            | ((status == CONFIRMED) & (tb.consec_miss[ri, ki] >= cfg.delete_misses))
+            | ((status == CONFIRMED) & (tb.consec_miss[ri, ki] >= self._miss_limit(ri, ki)))
         )
         if drop.any():
             self._event(ri[drop], t, tb.id[ri[drop], ki[drop]], "delete")
             tb.clear(ri[drop], ki[drop])
+
+    def _miss_limit(self, ri: NDArray, ki: NDArray) -> NDArray:
+        """Consecutive missed opportunities that delete a confirmed track ``(C,)``:
+
+            k_del = max(delete_misses, ceil(ln(delete_miss_prob) / ln(1 - p_D)))
+
+        with p_D = (h + 1) / (o + 2) the track's own detection-rate estimate (the forgetting
+        counters): k_del misses in a row are that improbable for an object still there. A
+        small reentry vehicle detected on one scan in four at long range is not deleted after
+        a dozen misses, while a track of a bright object still is (a sequential test on the
+        miss run; Blackman & Popoli 1999, §6.2 on score-based deletion).
+        """
+        cfg, tb = self.cfg, self.table
+        p_d = (tb.rate_h[ri, ki] + 1.0) / (tb.rate_o[ri, ki] + 2.0)
+        k = np.log(cfg.delete_miss_prob) / np.log1p(-np.minimum(p_d, 1.0 - 1e-9))
+        return np.maximum(cfg.delete_misses, np.ceil(k))
 
     def _prune_duplicates(self, t: float) -> None:
         """Delete the weaker of two confirmed tracks of one run, both at time t, whose
@@ -635,6 +794,12 @@ class _Tracker:
         tb.rate_h[fr, slots] = n0
         tb.rate_o[fr, slots] = n0
         tb.thrust_last[fr, slots] = -np.inf
+        tb.thrust_since[fr, slots] = np.nan
+        # a child carries its parent's thrust evidence up to its spawn (classify.py)
+        pk0 = np.maximum(parent_k, 0)
+        tb.thrust_inherited[fr, slots] = np.where(
+            child, np.maximum(tb.thrust_last[fr, pk0], tb.thrust_inherited[fr, pk0]), -np.inf
+        )
         tb.cusum[fr, slots] = 0.0
         tb.status[fr, slots] = np.where(n0 >= cfg.confirm_m, CONFIRMED, TENTATIVE)
         pk = np.maximum(parent_k, 0)
