@@ -119,6 +119,14 @@ class AlertTimeline(NamedTuple):
         issue, before its cancellation).
     n_episodes : (N,) int array
         Number of alert episodes (issues) in the run.
+    episode_run : (M,) int array or None
+        Every episode of every run (M = n_episodes.sum(), ordered by run then time): index
+        into ``runs`` of its run. None (hand-built timelines): only the first alert is known.
+    episode_issued : (M,) float array or None
+        Issue time of each episode [s].
+    episode_cancelled : (M,) float array or None
+        Cancellation time of each episode [s]; NaN: still active at the run's last logged
+        decision time.
     """
 
     region_id: str
@@ -127,6 +135,9 @@ class AlertTimeline(NamedTuple):
     cancelled: NDArray
     n_updates: NDArray
     n_episodes: NDArray
+    episode_run: NDArray | None = None
+    episode_issued: NDArray | None = None
+    episode_cancelled: NDArray | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +334,9 @@ def alert_timeline(log: ImpactLog, policy: Policy, region: Region | str) -> Aler
     cancelled = np.full(n_runs, np.nan)
     n_updates = np.zeros(n_runs, dtype=np.int64)
     n_episodes = np.zeros(n_runs, dtype=np.int64)
+    ep_run = np.zeros(0, dtype=np.int64)
+    ep_issued = np.zeros(0)
+    ep_cancelled = np.zeros(0)
     if s_idx.size:
         s_run, s_t, s_trig, s_cancel = k_run[s_idx], k_t[s_idx], k_trig[s_idx], k_cancel[s_idx]
         brk = np.r_[True, (s_run[1:] != s_run[:-1]) | (s_cancel[:-1] < s_t[1:])]
@@ -345,4 +359,7 @@ def alert_timeline(log: ImpactLog, policy: Policy, region: Region | str) -> Aler
         issued[fr] = c_issue[first]
         cancelled[fr] = np.where(np.isfinite(c_cancel[first]), c_cancel[first], np.nan)
         n_updates[fr] = c_updates[first]
-    return AlertTimeline(region.id, runs, issued, cancelled, n_updates, n_episodes)
+        ep_issued = c_issue[ep]
+        ep_cancelled = np.where(np.isfinite(c_cancel[ep]), c_cancel[ep], np.nan)
+    return AlertTimeline(region.id, runs, issued, cancelled, n_updates, n_episodes,
+                         ep_run, ep_issued, ep_cancelled)  # fmt: skip

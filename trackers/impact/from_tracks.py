@@ -5,7 +5,8 @@ of every run has an estimate N(x, P) of its ECEF position and velocity at its ow
 (:class:`trackers.metrics.tracking.TrackLog`). Each is flown to the WGS-84 surface with the
 tracker's own ballistic model (J2 and Earth rotation, no drag: the tracker's ballistic mode),
 by :func:`trackers.impact.predict.predict_impact` (linearisation with the impact-time
-sensitivity by default; ``method="unscented"`` for sigma points), giving the impact point,
+sensitivity by default; ``method="unscented"`` for sigma points; fixed 60 s RK4 steps to the
+ground by default, :mod:`trackers.impact.ground`), giving the impact point,
 time and the 2-D ground covariance in the local tangent plane. Then, for each alert region,
 
     P(impact in region) = integral over the region of N(p; p_hat, C_ground)
@@ -50,6 +51,7 @@ def impact_log(
     t_start: float = 0.0,
     model: Ballistic | None = None,
     method: Literal["linear", "unscented"] = "linear",
+    propagation: Literal["fast", "reference"] = "fast",
 ) -> ImpactLog:
     """Impact predictions and P(region) for the tracks of ``log`` at decision times.
 
@@ -70,6 +72,8 @@ def impact_log(
         Model flown to the ground (default ``Ballistic()``: J2, rotation, no drag).
     method : "linear" or "unscented"
         Propagation of the uncertainty (:func:`trackers.impact.predict.predict_impact`).
+    propagation : "fast" or "reference"
+        Integrator to the ground (:func:`~trackers.impact.predict.predict_impact`).
 
     Returns
     -------
@@ -94,7 +98,7 @@ def impact_log(
     p_reg = {rid: np.zeros(R) for rid in regions}
     if R:
         g = Gaussian(log.x[sel], log.P[sel])
-        pred = predict_impact(g, model, log.t[sel], method=method)
+        pred = predict_impact(g, model, log.t[sel], method=method, propagation=propagation)
         ok = pred.valid & np.all(np.isfinite(pred.cov_ground), axis=(-1, -2))
         lat[ok], lon[ok], t_imp[ok] = pred.lat[ok], pred.lon[ok], pred.t_impact[ok]
         cov[ok] = pred.cov_ground[ok]

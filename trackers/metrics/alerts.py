@@ -8,6 +8,21 @@ Per region, with N runs of which N_hit truly impact inside the region:
     alert duration     = t_end - t_issued     (every alerted run) [s], t_end = t_cancelled,
                          or max(t_impact, t_issued) for an alert never cancelled
 
+The missed-alert rate above counts a run as warned once an alert was *issued* before impact,
+even if it was cancelled before the missile arrived. For the residents a withdrawn true alert
+is a miss, so the scores also state what is in force at the reference time
+t_ref = t_impact - H (H the lead-time horizon, default 0: at impact), over every alert
+episode of the run (issued at t_i, cancelled at t_c or never):
+
+    in force at t_ref  <=>  some episode has t_i <= t_ref < t_c
+    in-force rate      = #{hitting runs with an alert in force at t_ref} / N_hit
+    withdrawn rate     = #{hitting runs alerted at or before t_ref, none in force at t_ref} / N_hit
+    missed-in-force    = 1 - in-force rate  (never alerted by t_ref, or withdrawn)
+
+and for the false alerts (runs not hitting the region that alerted): whether the alert was
+withdrawn before the true impact (not in force at t_impact) and its total duration, the sum
+over its episodes of t_end - t_i (t_end as above).
+
 Rates carry Wilson score intervals (Wilson 1927; Brown, Cai & DasGupta 2001, eq. 4):
 
     centre = (k + z^2 / 2) / (n + z^2),
@@ -109,6 +124,24 @@ class AlertScores(NamedTuple):
         Durations of the alerts issued [s].
     duration_quantiles : (len(QUANTILES),) array
     duration_median_ci : (2,) array
+    horizon_s : float
+        Lead-time horizon H [s] of the in-force scores (t_ref = t_impact - H).
+    n_in_force, n_withdrawn : int
+        Hitting runs with an alert in force at t_ref; hitting runs alerted at or before t_ref
+        with none in force then (withdrawn).
+    in_force_rate, withdrawn_rate, missed_in_force_rate : float
+        n_in_force / n_hit, n_withdrawn / n_hit, 1 - in_force_rate (NaN if n_hit = 0).
+    in_force_ci, withdrawn_ci, missed_in_force_ci : (2,) arrays
+        Wilson score intervals.
+    n_false_withdrawn : int
+        False alerts withdrawn before the true impact.
+    false_withdrawn_rate : float
+        n_false_withdrawn / n_false (NaN if no false alert).
+    false_withdrawn_ci : (2,) array
+    false_duration : (n_false,) array
+        Total time under alert of each false-alerted run [s] (all its episodes).
+    false_withdrawn : (n_false,) bool array
+        Each false alert withdrawn before the true impact.
     """
 
     region_id: str
@@ -126,6 +159,42 @@ class AlertScores(NamedTuple):
     duration: NDArray
     duration_quantiles: NDArray
     duration_median_ci: NDArray
+    horizon_s: float = 0.0
+    n_in_force: int = 0
+    n_withdrawn: int = 0
+    in_force_rate: float = np.nan
+    in_force_ci: NDArray = np.full(2, np.nan)
+    withdrawn_rate: float = np.nan
+    withdrawn_ci: NDArray = np.full(2, np.nan)
+    missed_in_force_rate: float = np.nan
+    missed_in_force_ci: NDArray = np.full(2, np.nan)
+    n_false_withdrawn: int = 0
+    false_withdrawn_rate: float = np.nan
+    false_withdrawn_ci: NDArray = np.full(2, np.nan)
+    false_duration: NDArray = np.zeros(0)
+    false_withdrawn: NDArray = np.zeros(0, bool)
+
+
+def _episodes(tl: AlertTimeline) -> tuple[NDArray, NDArray, NDArray]:
+    """(run index into tl.runs, issue time, cancellation time or +inf) of every episode.
+
+    Timelines without the episode arrays (hand-built) give their first alert only.
+    """
+    if tl.episode_run is not None and tl.episode_issued is not None:
+        canc = tl.episode_cancelled
+        canc = np.full(len(tl.episode_issued), np.nan) if canc is None else canc
+        iss = np.asarray(tl.episode_issued, float)
+        can = np.asarray(canc, float)
+        return np.asarray(tl.episode_run, np.int64), iss, np.where(np.isfinite(can), can, np.inf)
+    row = np.flatnonzero(np.isfinite(tl.issued))
+    can = np.asarray(tl.cancelled, float)[row]
+    return row, np.asarray(tl.issued, float)[row], np.where(np.isfinite(can), can, np.inf)
+
+
+def _rate(k: int, n: int, confidence: float) -> tuple[float, NDArray]:
+    """k / n (NaN if n = 0) and its Wilson interval."""
+    lo, hi = wilson_interval(k, n, confidence)
+    return (k / n if n else np.nan), np.array([lo, hi], dtype=float)
 
 
 def _quantiles(x: NDArray) -> NDArray:
@@ -137,6 +206,7 @@ def score_alerts(
     truth_hit: ArrayLike,
     t_impact_true: ArrayLike,
     confidence: float = 0.95,
+    horizon_s: float = 0.0,
 ) -> AlertScores:
     """Score ``timeline`` against the true outcome of each run.
 
@@ -150,7 +220,11 @@ def score_alerts(
         True impact time [s].
     confidence : float
         Level of the intervals.
+    horizon_s : float
+        Lead-time horizon H [s] >= 0: the in-force scores look at t_impact - H.
     """
+    if not (np.isfinite(horizon_s) and horizon_s >= 0):
+        raise ValueError(f"horizon_s: expected a finite number of seconds >= 0, got {horizon_s}")
     if not isinstance(timeline, AlertTimeline):
         raise TypeError(f"timeline: expected an AlertTimeline, got {type(timeline).__name__}")
     hit = np.asarray(truth_hit, dtype=bool)
@@ -175,6 +249,26 @@ def score_alerts(
     with np.errstate(invalid="ignore", divide="ignore"):
         fa_rate = n_false / (n - n_hit) if n > n_hit else np.nan
         ma_rate = n_missed / n_hit if n_hit else np.nan
+    # in force at t_ref = t_impact - H: some episode with t_i <= t_ref < t_c
+    ep_row, ep_iss, ep_can = _episodes(timeline)
+    t_ref = t_imp - horizon_s
+    act = (ep_iss <= t_ref[ep_row]) & (ep_can > t_ref[ep_row])
+    in_force = np.bincount(ep_row[act], minlength=n) > 0
+    by_ref = np.bincount(ep_row[ep_iss <= t_ref[ep_row]], minlength=n) > 0  # alerted by t_ref
+    n_in_force = int((hit & in_force).sum())
+    n_withdrawn = int((hit & by_ref & ~in_force).sum())
+    in_rate, in_ci = _rate(n_in_force, n_hit, confidence)
+    wd_rate, wd_ci = _rate(n_withdrawn, n_hit, confidence)
+    mf_rate, mf_ci = _rate(n_hit - n_in_force, n_hit, confidence)
+    # false alerts: withdrawn before the true impact? total time under alert (all episodes)
+    act_imp = (ep_iss <= t_imp[ep_row]) & (ep_can > t_imp[ep_row])
+    in_force_imp = np.bincount(ep_row[act_imp], minlength=n) > 0
+    ep_end = np.where(np.isfinite(ep_can), ep_can, np.fmax(t_imp[ep_row], ep_iss))
+    total = np.bincount(ep_row, weights=ep_end - ep_iss, minlength=n)  # sum of t_end - t_i
+    false_runs = alerted & ~hit
+    false_wd = ~in_force_imp[false_runs]
+    n_false_wd = int(false_wd.sum())
+    fw_rate, fw_ci = _rate(n_false_wd, n_false, confidence)
     return AlertScores(
         timeline.region_id,
         n,
@@ -191,6 +285,20 @@ def score_alerts(
         duration,
         _quantiles(duration),
         np.array(median_ci(duration, confidence)),
+        float(horizon_s),
+        n_in_force,
+        n_withdrawn,
+        in_rate,
+        in_ci,
+        wd_rate,
+        wd_ci,
+        mf_rate,
+        mf_ci,
+        n_false_wd,
+        fw_rate,
+        fw_ci,
+        total[false_runs],
+        false_wd,
     )
 
 
