@@ -472,29 +472,32 @@ class _Tracker:
         # a confirmed track left without a report first looks for a free report in its
         # inflated gate (before it may share another track's report as unresolved)
         if cfg.reacquire:
-            hit = self._reacquire(scan, sen, ri, ki, hit, used)
+            hit = self._reacquire(scan, sen, ri, ki, hit, used, assign)
         # widened gates: R + R_cell (the resolution cell) around each candidate
         Rm = sen.model_merged.noise_cov()
-        Sm = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + Rm)
+        HPH = matmul(HP, H.swapaxes(-1, -2))
+        Sm = symmetrize(HPH + Rm)
         Sminv, _ = inv_spd(Sm)
         d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
         near_m = valid[ri] & (d2m < G)
-        # unresolved: the tracks whose widened gates share reports with this one's outnumber
-        # the reports in its gate (two objects, one blob): a hit or miss of such a scan is no
-        # evidence of the object's own detection rate (classify.py)
-        nm = np.zeros((N, tb.K, M), bool)
-        nm[ri, ki] = near_m
-        nmf = nm.astype(float)
-        share = np.einsum("nkm,njm->nkj", nmf, nmf) > 0  # (N, K, K) gates overlap
-        unresolved = (share.sum(axis=2) > nm.sum(axis=2))[ri, ki]
-        # merged (unresolved) reports: a confirmed track without a report whose widened gate
-        # holds a report taken by another track is updated with it and R + R_cell
+        # pairs of candidate tracks the radar cannot resolve (predicted within its cell)
+        U = self._unresolvable(sen, ri, ki, zhat, HPH)  # (N, K, K)
+        # unresolved scans carry no evidence of an object's own detection rate (classify.py)
+        unresolved = U[ri, ki].any(axis=1)
+        # merged (unresolved) reports: a confirmed track without a report is updated with
+        # R + R_cell by a report taken by a track it is predicted unresolvable from, when that
+        # report is the only one in its widened gate (the radar saw one blob where two tracks
+        # are). Where the radar could resolve the two, a track without its own report missed
+        # (a faint reentry vehicle next to a bright stage must not be pulled onto the stage).
         if cfg.merged_updates:
-            # the report must be the only one in the widened gate (the radar saw one blob
-            # where two tracks are); where it resolved two, a track without its own report is
-            # not unresolved, it missed (this keeps duplicates from living on shared reports)
             alone = near_m.sum(axis=1) == 1
+            owner = np.full((N, M), -1, np.int64)  # slot of the track that took each report
+            took = hit & (assign >= 0)  # (merged updates below take no report)
+            owner[ri[took], assign[took]] = ki[took]
+            own = owner[ri]  # (C, M)
+            by_unresolvable = (own >= 0) & U[ri[:, None], ki[:, None], np.maximum(own, 0)]
             ok = (~hit & alone & (tb.status[ri, ki] == CONFIRMED))[:, None] & used[ri] & near_m
+            ok &= by_unresolvable
             rows = np.flatnonzero(ok.any(axis=1))
             if rows.size:
                 mm = np.argmin(np.where(ok[rows], d2m[rows], np.inf), axis=1)
@@ -505,8 +508,47 @@ class _Tracker:
                 hit[rows] = True
         return hit, used, unresolved
 
+    def _unresolvable(self, sen: _Sensor, ri: NDArray, ki: NDArray, zhat: NDArray,
+                      HPH: NDArray) -> NDArray:  # fmt: skip
+        """Pairs of candidate tracks (same run) the radar is predicted not to resolve,
+        ``(N, K, K)`` bool (False on the diagonal and for non-candidates).
+
+        The radar merges objects with |d range| < range_cell and line-of-sight angle
+        < beamwidth (:mod:`trackers.sensors.observation`). With the predicted measurements
+        zhat_i, zhat_j and their covariances H P H' (no R), a pair is unresolvable when
+
+            |dr| < range_cell + 2 sqrt(s_r,i^2 + s_r,j^2)   and
+            |dtheta| < beamwidth + 2 sqrt(s_a,i^2 + s_a,j^2),
+
+        dtheta^2 = (d az cos el)^2 + d el^2, s_a^2 = (s_az cos el)^2 + s_el^2 (2-sigma margins
+        for the uncertainty of the predictions).
+        """
+        tb, site = self.table, sen.site
+        N, K = tb.N, tb.K
+        runs, li = np.unique(ri, return_inverse=True)  # only runs with candidates
+        n = runs.size
+        zf = np.full((n, K, 3), np.nan)
+        sr = np.zeros((n, K))
+        sa = np.zeros((n, K))
+        zf[li, ki] = zhat[:, :3]
+        cos_el = np.cos(zhat[:, 2])
+        sr[li, ki] = HPH[:, 0, 0]
+        sa[li, ki] = HPH[:, 1, 1] * cos_el**2 + HPH[:, 2, 2]
+        dr = zf[:, :, None, 0] - zf[:, None, :, 0]
+        daz = wrap_angle(zf[:, :, None, 1] - zf[:, None, :, 1])
+        ce = np.cos(0.5 * (zf[:, :, None, 2] + zf[:, None, :, 2]))
+        dth = np.hypot(daz * ce, zf[:, :, None, 2] - zf[:, None, :, 2])
+        with np.errstate(invalid="ignore"):
+            U = (np.abs(dr) < site.range_cell + 2.0 * np.sqrt(sr[:, :, None] + sr[:, None, :])) & (
+                dth < site.beamwidth + 2.0 * np.sqrt(sa[:, :, None] + sa[:, None, :])
+            )
+        U &= ~np.eye(K, dtype=bool)
+        out = np.zeros((N, K, K), bool)
+        out[runs] = U
+        return out
+
     def _reacquire(self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, hit: NDArray,
-                   used: NDArray) -> NDArray:  # fmt: skip
+                   used: NDArray, assign: NDArray) -> NDArray:  # fmt: skip
         """Step 4b: confirmed candidate tracks left without a report take a free report inside
         their spawn gate (the prediction with the separation allowance added), by GNN.
 
@@ -516,7 +558,7 @@ class _Tracker:
         step that report would start a child of the other track and the old track would coast
         on as a duplicate. Updating the old track from its inflated prediction keeps one track
         per object (an expanding gate after a miss; Blackman & Popoli 1999, §6.5). Updates
-        ``used`` in place; returns the new hit mask of the candidates.
+        ``used`` and ``assign`` (report per candidate) in place; returns the new hit mask.
         """
         tb = self.table
         z, valid = scan.z, scan.valid
@@ -545,18 +587,19 @@ class _Tracker:
         runs = np.flatnonzero(ffull.any(axis=(1, 2)))
         a_full = np.full((N, tb.K), -1, np.int64)
         a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
-        assign = a_full[r, k]
-        h = np.flatnonzero(assign >= 0)
+        a = a_full[r, k]
+        h = np.flatnonzero(a >= 0)
         if h.size == 0:
             return hit
-        post, info = self.est.update(tree_map(lambda a: a[h], belief), z[r[h], assign[h]],
+        post, info = self.est.update(tree_map(lambda b: b[h], belief), z[r[h], a[h]],
                                      sen.model)  # fmt: skip
         self._refresh(r[h], k[h], post)
         self._after_update(r[h], k[h], post, info.nis, m, scan.t)
-        used[r[h], assign[h]] = True
+        used[r[h], a[h]] = True
         self._event(r[h], scan.t, tb.id[r[h], k[h]], "reacquire")
         hit = hit.copy()
         hit[o[h]] = True
+        assign[o[h]] = a[h]
         return hit
 
     def _jpda(self, scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas):
