@@ -254,3 +254,39 @@ def test_jpda_tracker_follows_both_objects_through_clutter():
     assert m["false_tracks_per_run"] == 0
     with pytest.raises(ValueError, match="jpda"):
         separation_aware(association="jpda")  # the IMM has no JPDA variant
+
+
+def _faint_object(runs: int):
+    """One object, no clutter, P_D well below 1: many scans have no report in some run."""
+    fl = _one_object(duration=160.0)
+    rad = test_radar(ref_snr=20.0, false_alarms_per_scan=0.0)
+    det = observe(fl, [rad], None, np.random.default_rng(3), runs=runs, clutter=False)
+    return fl, rad, det
+
+
+def test_a_run_tracked_alone_equals_the_run_tracked_in_a_set_with_the_radar_schedule():
+    """Every scheduled scan is a scan: a run's misses do not depend on its batch-mates
+    (negative case: the scans of the reports alone make them depend on it)."""
+    _fl, rad, det = _faint_object(runs=4)
+    assert 0.3 < len(det) / (4 * rad.scan_times(0.0, 160.0).size) < 0.95  # misses happen
+    cfg = separation_aware(earth=KEPLER_EARTH, confirm_m=3, confirm_n=4, delete_misses=2,
+                           delete_miss_prob=0.5)
+    epochs = np.arange(10.0, 160.0, 10.0)
+    differs = []
+    for schedule in (True, False):
+        both = track(ScanSequence.from_detections(det, [rad], schedule=schedule), [rad], cfg,
+                     epochs=epochs).log  # fmt: skip
+        worst = 0.0
+        for r in range(det.runs):
+            one = det.for_run(r)
+            one = replace(one, run=np.zeros(len(one), np.int32), runs=1)
+            alone = track(ScanSequence.from_detections(one, [rad], schedule=schedule), [rad],
+                          cfg, epochs=epochs).log  # fmt: skip
+            sel = both.run == r
+            if sel.sum() != alone.n_rows or np.any(both.track[sel] != alone.track):
+                worst = np.inf
+                continue
+            worst = max(worst, float(np.max(np.abs(both.P[sel] - alone.P), initial=0.0)))
+        differs.append(worst)
+    assert differs[0] < 1e-6, differs  # with the schedule: equal (to rounding)
+    assert differs[1] > 1.0, differs  # without: the batch changes a run's tracks

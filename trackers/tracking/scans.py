@@ -117,6 +117,13 @@ def _drop_out_of_sequence(det: Detections) -> NDArray[np.bool_]:
     return out
 
 
+def _time_sensor(t: NDArray, s: NDArray) -> NDArray:
+    """(time, sensor) keys as a structured array, ordered by time then sensor."""
+    out = np.empty(t.size, dtype=[("t", np.float64), ("s", np.int64)])
+    out["t"], out["s"] = t, s
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class ScanSequence:
     """Scans of a detections table, in measurement-time order (module docstring).
@@ -131,12 +138,19 @@ class ScanSequence:
         How arrival at the consumer is handled (module docstring).
     lag : float
         Reorder-buffer lag [s] for ``delivery="buffer"``.
+    schedule : tuple of (K_s,) arrays, or None
+        Scan instants of each sensor [s] that are scans even when no run has a report there
+        (the radar looked and saw nothing: a missed opportunity for every track it covers).
+        Without it the scans are the instants with at least one report in *some* run, so a
+        run's empty scans — and its tracks' misses — would depend on the other runs of the
+        set. :meth:`from_detections` fills it from the radars' schedules.
     """
 
     det: Detections
     sensor_ndim: tuple[int, ...]
     delivery: Literal["ideal", "buffer", "drop"] = "ideal"
     lag: float = 0.0
+    schedule: tuple[NDArray, ...] | None = None
 
     if TYPE_CHECKING:
         # Per-instance attributes derived in __post_init__ (object.__setattr__). Declared for
@@ -182,24 +196,39 @@ class ScanSequence:
         order = np.lexsort((det.run, det.sensor_index, det.t_meas))
         tm, si, run = det.t_meas[order], det.sensor_index[order], det.run[order]
         n = len(order)
-        new_scan = np.ones(n, bool)
-        new_scan[1:] = (tm[1:] != tm[:-1]) | (si[1:] != si[:-1])
-        scan_id = np.cumsum(new_scan) - 1
-        new_cell = new_scan.copy()
-        new_cell[1:] |= run[1:] != run[:-1]
+        # scans: the distinct (time, sensor) keys of the reports and of the schedule, sorted
+        key_t, key_s = tm, si.astype(np.int64)
+        if self.schedule is not None:
+            if len(self.schedule) != len(det.sensors):
+                raise ValueError(
+                    f"ScanSequence.schedule must give scan times for each of the "
+                    f"{len(det.sensors)} sensors, got {len(self.schedule)}"
+                )
+            st = [np.asarray(a, float).ravel() for a in self.schedule]
+            if any(not np.all(np.isfinite(a)) for a in st):
+                raise ValueError("ScanSequence.schedule times must be finite")
+            key_t = np.concatenate([tm, *st])
+            key_s = np.concatenate([key_s, *(np.full(a.size, i, np.int64)
+                                             for i, a in enumerate(st))])  # fmt: skip
+        keys = np.unique(_time_sensor(key_t, key_s))  # sorted by (t, s)
+        times, sens = keys["t"].astype(float), keys["s"].astype(int)
+        S = times.size
+        rows_key = _time_sensor(tm, si)
+        scan_id = np.searchsorted(keys, rows_key) if n else np.zeros(0, np.int64)
+        new_cell = np.ones(n, bool)
+        new_cell[1:] = (scan_id[1:] != scan_id[:-1]) | (run[1:] != run[:-1])
         cell_start = np.flatnonzero(new_cell)
         cell_len = np.diff(np.append(cell_start, n))
         slot = np.arange(n) - np.repeat(cell_start, cell_len)
-        starts = np.flatnonzero(new_scan)
+        starts = np.searchsorted(scan_id, np.arange(S + 1))  # first row of each scan, then n
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_scan_id", scan_id)
         object.__setattr__(self, "_slot", slot)
-        object.__setattr__(self, "_starts", np.append(starts, n))
+        object.__setattr__(self, "_starts", starts)
         object.__setattr__(self, "_used", used[order])
-        object.__setattr__(self, "times", tm[starts] if n else np.zeros(0))
-        object.__setattr__(self, "sensors_of_scans", si[starts].astype(int) if n else
-                           np.zeros(0, int))  # fmt: skip
-        mmax = np.zeros(len(starts), int)
+        object.__setattr__(self, "times", times)
+        object.__setattr__(self, "sensors_of_scans", sens)
+        mmax = np.zeros(S, int)
         if n:
             np.maximum.at(mmax, scan_id, slot + 1)
         object.__setattr__(self, "_mmax", mmax)
@@ -265,14 +294,24 @@ class ScanSequence:
         radars: Sequence,
         delivery: Literal["ideal", "buffer", "drop"] = "ideal",
         lag: float = 0.0,
+        schedule: bool = True,
     ) -> ScanSequence:
-        """Scans of ``det`` with each sensor's m taken from ``radars`` (``sensors.Radar``)."""
+        """Scans of ``det`` with each sensor's m taken from ``radars`` (``sensors.Radar``).
+
+        With ``schedule`` every scan instant of every radar (``Radar.scan_times``) between the
+        first and the last report of ``det`` is a scan, reports or not, so that a run's
+        result does not depend on which other runs share the set (up to the two ends).
+        """
         by_id = {r.id: r for r in radars}
         missing = [s for s in det.sensors if s not in by_id]
         if missing:
             raise ValueError(f"radars do not include the detections' sensor(s) {missing}")
         ndim = tuple(int(by_id[s].ndim_meas) for s in det.sensors)
-        return cls(det, ndim, delivery, lag)
+        sched = None
+        if schedule and len(det):
+            t0, t1 = float(det.t_meas.min()), float(det.t_meas.max())
+            sched = tuple(by_id[s].scan_times(t0, t1) for s in det.sensors)
+        return cls(det, ndim, delivery, lag, sched)
 
 
 def report_positions(z: NDArray, site_ecef: NDArray, enu_rotation: NDArray) -> NDArray:
