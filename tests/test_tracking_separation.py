@@ -131,7 +131,7 @@ def test_a_track_with_a_non_finite_estimate_is_deleted_not_the_batch():
     tr._drop_broken(10.0)
     assert tb.status[0, slots[0]] == CONFIRMED
     assert tb.status[1, slots[1]] == 0
-    run, t, tid, kind, _ = (np.concatenate(c) for c in zip(*tr.events, strict=True))
+    run, _t, tid, kind, _ = (np.concatenate(c) for c in zip(*tr.events, strict=True))
     assert list(zip(run, tid, kind, strict=True)) == [
         (1, 9, tracker_module.EVENT_KINDS.index("broken"))
     ]
