@@ -5,6 +5,9 @@
 
 Each figure comes from the built-in scenario catalog with fixed settings (the demo: 4 radar-
 noise draws per scenario, seed 0), so anyone can reproduce it bit for bit on the same platform.
+All of them are drawn by :mod:`trackers.plotting` / :mod:`trackers.plotting_tracks` in the
+package style (:mod:`trackers.plotting_style`: colour-blind-safe colours fixed per object and
+tracker, the Korea-Hokkaido map with place names, legends below the maps).
 """
 
 from __future__ import annotations
