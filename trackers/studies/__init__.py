@@ -1,7 +1,8 @@
 """Monte Carlo studies: a TOML grid x runs, chunked, seeded, run anywhere, stored and resumed.
 
 A study file (:mod:`.spec`) names an experiment *kind* (:mod:`.registry`; built-ins in
-:mod:`.kinds`: ``reentry``, ``ballistic-radar``), fixed parameters, grid axes, metrics, the
+:mod:`.kinds`: ``reentry``, ``ballistic-radar``; :mod:`.kinds_tracking`: ``tracking``,
+``alerts``), fixed parameters, grid axes, metrics, the
 number of runs, the chunk size and the seed. :func:`run_study` (:mod:`.execute`) computes the
 missing chunks in-process or on Dask and writes each finished chunk to the results store
 (:mod:`.store`); :func:`load_results` returns the whole study as one pandas DataFrame.

@@ -207,7 +207,8 @@ def get_kind(name: str, imports: Sequence[str] = ()) -> Kind:
     """The registered kind ``name`` (after importing ``imports`` and the built-in kinds)."""
     import importlib
 
-    import trackers.studies.kinds  # noqa: F401  (registers the built-in kinds)
+    import trackers.studies.kinds
+    import trackers.studies.kinds_tracking  # noqa: F401  (registers the built-in kinds)
 
     for mod in imports:
         importlib.import_module(mod)
