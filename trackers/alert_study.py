@@ -195,6 +195,14 @@ def summarise_demo(results: Sequence[AlertRun]) -> dict[str, Any]:
             out["median_lead_time_ci_s"][r.system] = [
                 None if not np.isfinite(x) else float(x) for x in sc.lead_time_median_ci
             ]
+            # honest misses: an alert withdrawn before impact is a miss for the residents
+            for key, rate, ci in (
+                ("alert_in_force_rate", sc.in_force_rate, sc.in_force_ci),
+                ("withdrawn_alert_rate", sc.withdrawn_rate, sc.withdrawn_ci),
+                ("missed_in_force_rate", sc.missed_in_force_rate, sc.missed_in_force_ci),
+            ):
+                out.setdefault(key, {})[r.system] = _num(rate)
+                out.setdefault(key.replace("_rate", "_ci"), {})[r.system] = [_num(x) for x in ci]
         else:
             out["false_alert_rate"][r.system] = sc.false_alert_rate
             out["false_alert_ci"][r.system] = [float(x) for x in sc.false_alert_ci]
@@ -202,8 +210,23 @@ def summarise_demo(results: Sequence[AlertRun]) -> dict[str, Any]:
             out["false_alert_causes"][r.system] = explain_false_alerts(
                 r, max(burnouts, default=0.0) + 10.0
             )
+            # false alerts: withdrawn before the impact? how long were they in force?
+            out.setdefault("false_alert_withdrawn_rate", {})[r.system] = _num(
+                sc.false_withdrawn_rate
+            )
+            out.setdefault("false_alert_withdrawn_ci", {})[r.system] = [
+                _num(x) for x in sc.false_withdrawn_ci
+            ]
+            out.setdefault("median_false_alert_duration_s", {})[r.system] = (
+                _num(np.median(sc.false_duration)) if sc.false_duration.size else None
+            )
     out["threshold_sweep"] = sweep_thresholds(results)
     return out
+
+
+def _num(x: float) -> float | None:
+    """JSON number: None for NaN / inf."""
+    return float(x) if np.isfinite(x) else None
 
 
 def sweep_thresholds(results: Sequence[AlertRun], system: str = "separation-aware") -> dict:
