@@ -1,27 +1,85 @@
-"""Speed of the compiled (Numba) backend vs filterpy and the NumPy path, per-run covariances.
+"""Speed of the compiled (Numba) backend vs filterpy, Stone Soup and the NumPy path.
 
-Workloads as in benchmarks/speed.py (whose data builders and peers this script imports):
+Workloads as in benchmarks/speed.py (whose data builders and peers this script imports),
+all with per-run covariances:
 
-    W1m   CV KF with 5% missed detections (per-run covariances), 3-D position measurements
+    W1m   CV KF with 5% missed detections, 3-D position measurements
     W2    ballistic EKF (ECEF, J2, rotation; RK4 + variational Jacobian), radar (r, az, el)
+    W3    UKF (Merwe alpha 1, beta 2, kappa 0) on W2 data (W3c: the CKF on the same data)
     W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2 data
     W4cv  3-mode IMM of CV KFs on W1 data
 
-``trackers.filters.compiled.run_compiled`` filters all N runs in one compiled call (parallel
-over blocks of runs); it is timed as the fastest of up to three calls within a 3 s budget
-(like ``speed.time_ours``), after one warm-up call on 3 steps (which loads the kernels
-from the on-disk cache, or compiles them on a machine's first run). filterpy filters one run
-at a time and is timed on one run (``speed.peer_rates``); its rate is used for every N.
-``--numpy`` also times the NumPy path (``runner.run(keep="final")``) on the same data.
+``runner.run(..., keep="final", backend="numba")`` (= ``compiled.run_compiled``) filters
+all N runs in one compiled call (parallel over blocks of 64 runs); it is timed as the
+fastest of up to three calls within a 3 s budget (like ``speed.time_ours``), after one
+warm-up call on 3 steps (which loads the kernels from the on-disk cache, or compiles them
+on a machine's first run). filterpy and Stone Soup filter one run at a time and are timed
+on one run in the same process (``speed.peer_rates``); their rate is used for every N.
+W1m uses the W1 peer rates (the peers do not skip work on a miss).
+
+The machine is shared: every row records ``os.getloadavg()`` (1 min) and, next to the
+wall-clock rate, the CPU rate (steps per CPU-second of this process, all threads; peers:
+steps per CPU-second, one thread). ``x fp (cpu)`` = our CPU rate times the threads used /
+filterpy's CPU rate: what the same-process ratio would be on an idle machine with those
+threads (an estimate: it ignores contention for caches and memory bandwidth).
 
 ``--compile-time`` measures the first-call cost without a cache: a child process with an
-empty ``NUMBA_CACHE_DIR`` runs each kernel once on a tiny problem (wall and CPU seconds).
+empty ``NUMBA_CACHE_DIR`` calls each kernel once on a tiny problem (wall and CPU seconds).
+``--memory`` runs N = 10^4 x T = 10^3 of the given workloads in a child process each and
+prints its peak resident memory (``ru_maxrss``, data included).
 
 Usage:
-    python benchmarks/speed_compiled.py [--n 1 1000 10000] [--steps 1000]
-        [--workloads W1m W2 W4 W4cv] [--numpy] [--compile-time] [--json PATH]
+    python benchmarks/speed_compiled.py [--n 1 1000 10000] [--steps 1000] [--steps-big 100]
+        [--workloads W1m W2 W3 W4] [--numpy] [--compile-time] [--memory W1m ...]
+        [--json PATH]
 
-Prints steps/s, ratios and the peak resident memory (``ru_maxrss``) after each N.
+``--steps-big``: T for N >= 10^4 (the rate per step does not depend on T once the kernels
+are loaded; 10^4 x 10^3 steps of W4 take minutes).
+
+Measured 2026-12-04 on the shared 2-core machine (other helpers' jobs running; the load is
+the 1-min load average next to each number). ``python benchmarks/speed_compiled.py --n 1
+1000 10000 --steps 1000 --steps-big 100`` at 23:29 UTC, load 1.2-1.8 (the lowest of the
+session); same-process peers (wall steps/s): filterpy KF 2.2e4, EKF 1.6e3, UKF 3.5e2,
+IMM-EKF 4.9e2; Stone Soup KF 1.3e3, EKF 6.6e2, UKF 4.4e2. Wall-clock steps/s and
+same-process ratios to filterpy (fp) and Stone Soup (ss), targets at N >= 1000 in brackets:
+
+    workload  N = 1           N = 1000                        N = 10^4 (T = 100)
+    W1m       1.7e5   8x fp   3.3e6  151x fp  2510x ss (150x)   3.4e6  156x fp  2586x ss
+    W2        5.0e4  31x fp   6.3e5  389x fp   963x ss (250x)   4.7e5  287x fp   712x ss
+    W3        4.4e4 126x fp   2.3e5  665x fp   525x ss (300x)   1.9e5  554x fp   438x ss
+    W4        1.8e4  37x fp   1.9e5  389x fp           (300x)   1.4e5  287x fp
+
+The CPU-time estimate ``x fp (cpu)`` (module docstring above) was 191x, 463x, 1106x, 562x
+at N = 1000 and 261x, 572x, 1090x, 575x at N = 10^4: in several rows the two threads got
+about one core (CPU rate = wall rate), e.g. W4 at N = 10^4. The same command at 23:17 UTC
+(load 1.8-1.9 at N <= 1000, 1.9-3.1 at N = 10^4) gave at N = 1000 6.0e6, 9.1e5, 3.1e5,
+2.3e5 steps/s = 259x, 505x, 735x, 435x filterpy (whose rates were 2.3e4, 1.8e3, 4.2e2,
+5.2e2 then) and at N = 10^4 225x, 267x, 448x, 163x (W4 at load 3.1). Under load 4-8
+(23:02 UTC) the same-process ratios at N = 1000 fell to 123x, 164x, 249x, 166x while the CPU
+estimates stayed at 255x, 533x, 793x, 535x: a two-thread kernel loses more to other
+processes than the one-thread peer (each parallel region waits for its slowest thread), so
+quote these numbers with their load.
+
+Against the NumPy path (``--n 1000 --steps 200 --numpy``, 23:28 UTC, load 2.8-3.0, the
+compiled calls got ~1 core): W1m 3.0x, W2 1.33x, W3 1.64x, W4 1.46x (NumPy 7.7e5, 3.3e5,
+1.1e5, 9.8e4 steps/s; at load 5.4, 23:08 UTC, W3 was 0.94x: no faster than NumPy). Per
+core the compiled ballistic kernels (one run after the other, scalar code) are only
+1.3-1.6x the NumPy path, which already vectorises across runs; most of their gain comes
+from the second core. Holding the runs side by side (as the linear KF kernel does, SIMD
+across runs) is the next step for W2-W4.
+
+Compile time (``--compile-time``, empty NUMBA_CACHE_DIR, 22:57 UTC, load 13.7 -> 5.3):
+kf_soa_runs 34.6 s CPU (61.8 s wall), filter_runs 25.0 (34.2), sigma_runs 18.4 (37.2),
+imm_runs 32.1 (44.4): ~110 s CPU, ~3 min wall for all four, once per machine (helpers
+shared by several kernels are compiled with the first that uses them). With the cache filled,
+the first call in a process takes ~1 s (numba start-up), each further kernel ~0.1 s
+(23:18 UTC, load 6.9).
+
+Memory (``--memory W1m W2`` at 23:06 UTC, load 7.5-8.4; ``--memory W4 W3`` at 23:19-23:25
+UTC, load 8.8-9.2), N = 10^4 x T = 10^3 in a child process: peak RSS W1m 548 MiB (all of it
+building the data; z alone is 229 MiB), W2 438 MiB, W3 434 MiB, W4 477 MiB (313-322 MiB
+after building the ballistic data), filtered in 9.5 s, 43 s, 101 s and 163 s under that
+load (target: 4 GiB).
 """
 
 from __future__ import annotations
@@ -42,14 +100,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed as sp
 
-from trackers.filters.compiled import run_compiled
-from trackers.filters.runner import MeasurementStream
+from trackers.filters import CKF, Filter
+from trackers.filters.runner import MeasurementStream, run
 
-#: filterpy peer for each workload (speed.peer_rates rows)
-PEER = {"W1m": "W1m", "W2": "W2", "W4": "W4", "W4cv": "W4cv"}
+#: (filterpy, Stone Soup) peer rows of speed.peer_rates for each workload
+PEER = {
+    "W1m": ("W1m", "W1m"),
+    "W2": ("W2", "W2"),
+    "W3": ("W3", "W3"),
+    "W3c": ("W3", "W3"),
+    "W4": ("W4", None),
+    "W4cv": ("W4cv", None),
+}
 PEER_STEPS = dict(
-    fp_kf=500, ss_kf=20, fp_ekf=100, ss_ekf=10, fp_ukf=10, ss_ukf=5, fp_imm=200, fp_imm_ekf=40
+    fp_kf=500, ss_kf=20, fp_ekf=100, ss_ekf=10, fp_ukf=20, ss_ukf=5, fp_imm=200, fp_imm_ekf=40
 )
+THREADS = 2  # numba's default on the 2-core machine; set_num_threads caps it at the blocks
+
+
+def estimators() -> dict:
+    """speed.ours_estimators plus W3c (the CKF on the W3 data)."""
+    ests = sp.ours_estimators()
+    est, sensor, kind = ests["W3"]
+    ests["W3c"] = (Filter(CKF(), est.model), sensor, kind)
+    return ests
 
 
 def data_for(kind: str, n: int, t: int, seed: int) -> np.ndarray:
@@ -63,49 +137,124 @@ def data_for(kind: str, n: int, t: int, seed: int) -> np.ndarray:
     return z
 
 
-def time_call(fn, budget_s: float = 3.0) -> float:
-    """Seconds of the fastest of up to three calls of fn within ``budget_s``."""
-    best, spent = np.inf, 0.0
+def time_call(fn, budget_s: float = 3.0) -> tuple[float, float]:
+    """(wall, CPU) seconds of the fastest (wall) of up to three calls within ``budget_s``."""
+    best, spent = (np.inf, np.inf), 0.0
     for _ in range(3):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        dt = time.perf_counter() - t0
-        best, spent = min(best, dt), spent + dt
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        best = min(best, (dt, dc))
+        spent += dt
         if spent + dt > budget_s:
             break
     return best
 
 
-def compile_time() -> list[dict]:
-    """First-call seconds (wall, CPU) of each kernel in a child process with an empty cache."""
-    code = """
+def peer_rates_cpu(seed: int) -> dict[tuple[str, str], tuple[float, float]]:
+    """{(workload, method): (wall rate, CPU rate)} of the one-run peers, same process.
+
+    speed.peer_rates with its timer ``speed.rate`` swapped for one that also reads the
+    process CPU clock (best of two calls each).
+    """
+    cpu: dict[int, float] = {}
+
+    def rate(fn, steps, repeat=2):
+        best = (np.inf, np.inf)
+        for _ in range(repeat):
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
+        r = steps / best[0]
+        cpu[len(cpu)] = steps / max(best[1], 1e-9)
+        return r
+
+    real, sp.rate = sp.rate, rate
+    try:
+        rows = sp.peer_rates(PEER_STEPS, seed)
+    finally:
+        sp.rate = real
+    out = {}
+    cpus = list(cpu.values())  # one per timed peer, in the order of the rows
+    for r in rows:
+        key = (r["workload"], r["method"])
+        if r["workload"] == "W1m":  # appended copies of the W1 rows
+            out[key] = out[("W1", r["method"])]
+        else:
+            out[key] = (r["steps_per_s"], cpus.pop(0))
+    return out
+
+
+_CHILD_COMPILE = """
 import json, sys, time
 import numpy as np
 sys.path[:0] = sys.argv[1:3]
-import speed as sp
-from trackers.filters.compiled import run_compiled
-from trackers.filters.runner import MeasurementStream
+import speed_compiled as sc
+from trackers.filters.runner import MeasurementStream, run
 out = []
-for w in ("W2", "W4"):
-    est, sensor, kind = sp.ours_estimators()[w]
-    z = sp.ballistic_data(2, 3, 0)[1]
+for w, kernel in (("W1m", "kf_soa_runs"), ("W2", "filter_runs"), ("W3", "sigma_runs"),
+                  ("W4", "imm_runs")):
+    est, sensor, kind = sc.estimators()[w]
+    z = sc.data_for(kind, 2, 3, 0)
     st = MeasurementStream(np.arange(1.0, 4.0), np.zeros(3, int), z)
+    prior = sc.sp.prior_for(est, kind, 2)
     c0, t0 = time.process_time(), time.perf_counter()
-    run_compiled(est, sp.prior_for(est, kind, 2), st, [sensor])
-    out.append({"kernel": "imm_runs" if w == "W4" else "filter_runs",
-                "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0})
+    run(est, prior, st, [sensor], keep="final", backend="numba")
+    out.append({"kernel": kernel, "wall_s": time.perf_counter() - t0,
+                "cpu_s": time.process_time() - c0})
 print(json.dumps(out))
 """
-    paths = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+_CHILD_MEMORY = """
+import json, os, sys, time
+import numpy as np
+sys.path[:0] = sys.argv[1:3]
+import speed_compiled as sc
+from trackers.filters.runner import MeasurementStream, run
+w, n, t = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+est, sensor, kind = sc.estimators()[w]
+z = sc.data_for(kind, n, t, 7)
+st = MeasurementStream(sc.sp.DT * np.arange(1, t + 1), np.zeros(t, int), z)
+prior = sc.sp.prior_for(est, kind, n)
+data_mib = sc.sp.peak_rss_mib()
+t0 = time.perf_counter()
+out = run(est, prior, st, [sensor], keep="final", backend="numba")
+secs = time.perf_counter() - t0
+assert np.all(np.isfinite(out.final_gaussian.mean))
+print(json.dumps({"workload": w, "N": n, "T": t, "peak_rss_mib": sc.sp.peak_rss_mib(),
+                  "rss_after_data_mib": data_mib, "z_mib": z.nbytes / 2**20, "wall_s": secs,
+                  "load": os.getloadavg()[0]}))
+"""
+
+
+def _paths() -> list[str]:
+    return [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+
+def compile_time() -> list[dict]:
+    """First-call seconds (wall, CPU) of each kernel in a child process with an empty cache."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        load = os.getloadavg()[0]
         res = subprocess.run(
-            [sys.executable, "-c", code, *paths],
+            [sys.executable, "-c", _CHILD_COMPILE, *_paths()],
             env=env,
             capture_output=True,
             text=True,
             check=True,
         )
+    rows = json.loads(res.stdout.strip().splitlines()[-1])
+    return [{**r, "load_before": load, "load_after": os.getloadavg()[0]} for r in rows]
+
+
+def memory(workload: str, n: int = 10_000, t: int = 1000) -> dict:
+    """Peak RSS of a child process filtering n runs x t steps of ``workload`` (compiled)."""
+    res = subprocess.run(
+        [sys.executable, "-c", _CHILD_MEMORY, *_paths(), workload, str(n), str(t)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -113,50 +262,86 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="*", default=[1, 1000, 10000])
     ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--workloads", nargs="*", default=["W1m", "W2", "W4", "W4cv"])
+    ap.add_argument("--steps-big", type=int, default=100, help="T for N >= 10^4")
+    ap.add_argument("--workloads", nargs="*", default=["W1m", "W2", "W3", "W4"])
     ap.add_argument("--numpy", action="store_true", help="also time the NumPy path")
     ap.add_argument("--compile-time", action="store_true", help="measure uncached first call")
+    ap.add_argument("--memory", nargs="*", default=[], help="workloads for the 1e4 x 1e3 RSS")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
-    for w in a.workloads:
+    for w in [*a.workloads, *a.memory]:
         if w not in PEER:
-            raise ValueError(f"--workloads: {w!r} is not one of {sorted(PEER)}")
+            raise ValueError(f"--workloads/--memory: {w!r} is not one of {sorted(PEER)}")
     results: list[dict] = []
     if a.compile_time:
         for r in compile_time():
-            print(f"# compile (empty cache) {r['kernel']}: {r['wall_s']:.1f} s wall, "
-                  f"{r['cpu_s']:.1f} s CPU")  # fmt: skip
+            print(f"# compile (empty NUMBA_CACHE_DIR) {r['kernel']}: {r['wall_s']:.1f} s wall, "
+                  f"{r['cpu_s']:.1f} s CPU (load {r['load_before']:.1f} -> "
+                  f"{r['load_after']:.1f})")  # fmt: skip
             results.append({"compile": r})
+    for w in a.memory:
+        r = memory(w)
+        print(f"# memory {w} N = {r['N']} x T = {r['T']}: peak RSS {r['peak_rss_mib']:.0f} MiB "
+              f"(after building the data {r['rss_after_data_mib']:.0f} MiB, z "
+              f"{r['z_mib']:.0f} MiB), filtered in {r['wall_s']:.1f} s, load "
+              f"{r['load']:.1f}")  # fmt: skip
+        results.append({"memory": r})
     malloc = "tuned" if sp.tune_malloc() else "default"
-    print(f"# T = {a.steps}, N = {a.n}, allocator {malloc}, load {os.getloadavg()[0]:.1f}")
-    peers = {p["workload"]: p["steps_per_s"] for p in sp.peer_rates(PEER_STEPS, a.seed)}
-    ests = sp.ours_estimators()
-    print(f"{'workload':8} {'N':>6} {'compiled':>10} {'numpy':>10} {'filterpy':>10} "
-          f"{'x filterpy':>10} {'x numpy':>8}")  # fmt: skip
+    print(f"# T = {a.steps} (N >= 1e4: {a.steps_big}), N = {a.n}, allocator {malloc}, "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    peers = peer_rates_cpu(a.seed)
+    print("# peers (one run; wall / CPU steps/s): " + ", ".join(
+        f"{w} {m} {v[0]:.3g}/{v[1]:.3g}" for (w, m), v in peers.items()))  # fmt: skip
+    ests = estimators()
+    print(f"{'workload':8} {'N':>6} {'T':>5} {'compiled':>9} {'cpu rate':>9} {'numpy':>9} "
+          f"{'filterpy':>9} {'stonesoup':>9} {'x fp':>7} {'x ss':>7} {'x fp(cpu)':>9} "
+          f"{'x numpy':>7} {'load':>5}")  # fmt: skip
     for n in a.n:
+        T = a.steps if n < 10_000 else a.steps_big
+        cache: dict[str, np.ndarray] = {}
         for w in a.workloads:
             est, sensor, kind = ests[w]
-            z = data_for(kind, n, a.steps, a.seed)
-            T = a.steps
+            if kind not in cache:
+                cache[kind] = data_for(kind, n, T, a.seed)
+            z = cache[kind]
             st = MeasurementStream(sp.DT * np.arange(1, T + 1), np.zeros(T, int), z)
             prior = sp.prior_for(est, kind, n)
             warm = MeasurementStream(st.t[:3], st.sensor[:3], z[:, :3])
-            run_compiled(est, prior, warm, [sensor])
-            secs = time_call(lambda est=est, prior=prior, st=st, s=sensor: run_compiled(
-                est, prior, st, [s]))  # fmt: skip
-            rate = n * T / secs
-            row = {"workload": w, "N": n, "T": T, "compiled": rate, "filterpy": peers[PEER[w]]}
+            run(est, prior, warm, [sensor], keep="final", backend="numba")
+            wall, cpu = time_call(
+                lambda est=est, prior=prior, st=st, s=sensor: run(
+                    est, prior, st, [s], keep="final", backend="numba"
+                )
+            )
+            threads = min(THREADS, -(-n // 64))
+            fp = peers.get((PEER[w][0], "filterpy"), (np.nan, np.nan))
+            ss = peers.get((PEER[w][1], "stonesoup"), (np.nan, np.nan)) if PEER[w][1] else None
+            row = {
+                "workload": w,
+                "N": n,
+                "T": T,
+                "compiled": n * T / wall,
+                "compiled_cpu": n * T / max(cpu, 1e-9),
+                "threads": threads,
+                "filterpy": fp[0],
+                "filterpy_cpu": fp[1],
+                "stonesoup": ss[0] if ss else None,
+                "load": os.getloadavg()[0],
+            }
             if a.numpy:
                 row["numpy"] = n * T / sp.time_ours(est, prior, z, sensor)
             results.append(row)
-            npy = row.get("numpy")
+            npy = row.get("numpy") or float("nan")
+            ssr = row["stonesoup"] or float("nan")
             print(
-                f"{w:8} {n:6d} {rate:10.3g} {npy if npy else float('nan'):10.3g} "
-                f"{row['filterpy']:10.3g} {rate / row['filterpy']:10.1f} "
-                f"{rate / npy if npy else float('nan'):8.2f}"
+                f"{w:8} {n:6d} {T:5d} {row['compiled']:9.3g} {row['compiled_cpu']:9.3g} "
+                f"{npy:9.3g} {fp[0]:9.3g} {ssr:9.3g} {row['compiled'] / fp[0]:7.0f} "
+                f"{row['compiled'] / ssr:7.0f} "
+                f"{row['compiled_cpu'] * threads / fp[1]:9.0f} {row['compiled'] / npy:7.2f} "
+                f"{row['load']:5.1f}"
             )
-            del z, st
+        del cache
         print(f"# N = {n}: peak RSS so far {sp.peak_rss_mib():.0f} MiB, "
               f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     if a.json:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from oracle import multi_sensor_stream as _stream
 
-from trackers.filters import EKF, KF, UKF, Filter, Gaussian, SquareRootCKF
+from trackers.filters import CKF, EKF, KF, UKF, Filter, Gaussian, SquareRootCKF
+from trackers.filters.imm import IMM, Mode
 from trackers.filters.runner import Summary, Track, run, step
 from trackers.models.linear import CV
 
@@ -195,3 +196,120 @@ def test_step_refuses_negative_dt_even_for_estimators_without_checks():
     b = sq.initial_belief(Gaussian(X0, P0))
     with pytest.raises(ValueError, match=r"dt must be >= 0 s.*got -1\.0"):
         step(sq, b, -1.0, 0.0, stream.z[:, 0, :3], sensors[0])
+
+
+# --- backend= (the compiled backend behind the same call) ------------------------------------
+def _numba_or_skip():
+    from trackers.filters import compiled
+
+    if not compiled.available():
+        pytest.skip("numba is not installed (the 'compiled' extra)")
+    return compiled
+
+
+def _rel(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("rule", [KF(), EKF(), UKF(), CKF()], ids=["kf", "ekf", "ukf", "ckf"])
+def test_backend_numba_equals_numpy_path(rule):
+    _numba_or_skip()
+    model, sensors, stream, _ = _stream(runs=6, linear_only=True)
+    f = Filter(rule, model)
+    P = np.stack([P0 * (1.0 + 0.1 * i) for i in range(6)])  # per-run prior covariances
+    g = Gaussian(X0 + np.arange(6.0)[:, None], P)
+    a = run(f, g, stream, sensors, keep="final")
+    for backend in ("numba", "auto"):
+        b = run(f, g, stream, sensors, keep="final", backend=backend)
+        assert isinstance(b, Summary) and b.final_gaussian.mean.shape == (6, 6)
+        assert _rel(b.final_gaussian.mean, a.final_gaussian.mean) < 1e-12
+        assert _rel(b.final_gaussian.cov, a.final_gaussian.cov) < 1e-12
+        assert _rel(b.stats.nis_sum, a.stats.nis_sum) < 1e-12
+        assert _rel(b.stats.loglik_sum, a.stats.loglik_sum) < 1e-12
+        np.testing.assert_array_equal(b.stats.nis_count, a.stats.nis_count)
+        np.testing.assert_allclose(b.stats.epoch_nis, a.stats.epoch_nis, rtol=1e-12)
+        assert b.extra == a.extra == {}
+
+
+def test_backend_numba_runs_the_imm():
+    _numba_or_skip()
+    _, sensors, stream, _ = _stream(runs=4, linear_only=True)
+    imm = IMM([Mode(KF(), CV(q=q)) for q in (0.1, 10.0)], np.array([[0.95, 0.05], [0.1, 0.9]]))
+    prior = imm.initial_belief(Gaussian(X0, P0))
+    a = run(imm, prior, stream, sensors, keep="final")
+    b = run(imm, prior, stream, sensors, keep="final", backend="numba")
+    assert _rel(b.final.probs, a.final.probs) < 1e-12
+    assert _rel(b.final_gaussian.cov, a.final_gaussian.cov) < 1e-12
+    assert _rel(b.stats.nis_sum, a.stats.nis_sum) < 1e-12
+
+
+def test_backend_numba_names_what_it_does_not_support():
+    _numba_or_skip()
+    model, sensors, stream, X = _stream(linear_only=True)
+    f, g = Filter(KF(), model), Gaussian(X0, P0)
+    with pytest.raises(ValueError, match=r"backend='numba' does not support keep='all'"):
+        run(f, g, stream, sensors, backend="numba")
+    with pytest.raises(ValueError, match=r"does not support truth="):
+        run(f, g, stream, sensors, keep="final", truth=X, backend="numba")
+    rec = _NamedRecorder()
+    with pytest.raises(ValueError, match=r"does not support recorders= \('counter'\)"):
+        run(f, g, stream, sensors, keep="final", recorders=[rec], backend="numba")
+    _, radar_sensors, radar_stream, _ = _stream()  # sensors[1] is a LocalRAE (no matrix())
+    with pytest.raises(ValueError, match=r"sensors\[1\]: the compiled backend supports"):
+        run(f, g, radar_stream, radar_sensors, keep="final", backend="numba")
+    with pytest.raises(ValueError, match=r"supports Filter and IMM, got SquareRootCKF"):
+        sq = SquareRootCKF(model)
+        run(sq, sq.initial_belief(g), stream, sensors, keep="final", backend="numba")
+    with pytest.raises(ValueError, match=r"backend must be one of .*got 'jax'"):
+        run(f, g, stream, sensors, keep="final", backend="jax")
+
+
+def test_backend_auto_falls_back_to_numpy_where_unsupported(monkeypatch):
+    compiled = _numba_or_skip()
+    calls = []
+    real = compiled.run_compiled
+    monkeypatch.setattr(compiled, "run_compiled", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model, sensors, stream, _ = _stream()  # a LocalRAE sensor: not supported
+    f, g = Filter(EKF(), model), Gaussian(X0, P0)
+    a = run(f, g, stream, sensors, keep="final")
+    b = run(f, g, stream, sensors, keep="final", backend="auto")
+    np.testing.assert_array_equal(b.final_gaussian.mean, a.final_gaussian.mean)
+    t = run(f, g, stream, sensors, backend="auto")  # keep="all": the NumPy path's Track
+    assert isinstance(t, Track) and not calls
+    _, lin_sensors, lin_stream, _ = _stream(linear_only=True)
+    run(f, g, lin_stream, lin_sensors, keep="final", backend="auto")
+    assert calls == [1]
+
+
+def test_backend_without_numba_explains_the_extra(monkeypatch):
+    from trackers.filters import compiled
+
+    real = compiled.importlib.import_module
+
+    def fake(name, *args, **kw):
+        if name in ("numba", "trackers.filters.compiled._kernels"):
+            raise ImportError("No module named 'numba'")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(compiled.importlib, "import_module", fake)
+    model, sensors, stream, _ = _stream(linear_only=True)
+    f, g = Filter(KF(), model), Gaussian(X0, P0)
+    with pytest.raises(ImportError, match=r"pip install 'ballistic-trackers\[compiled\]'"):
+        run(f, g, stream, sensors, keep="final", backend="numba")
+    a = run(f, g, stream, sensors, keep="final")
+    b = run(f, g, stream, sensors, keep="final", backend="auto")  # falls back
+    np.testing.assert_array_equal(b.final_gaussian.cov, a.final_gaussian.cov)
+
+
+class _NamedRecorder:
+    name = "counter"
+
+    def start(self, N, T, layout):
+        self.n = 0
+
+    def record(self, k, lo, hi, estimator, belief, info):
+        self.n += 1
+
+    def result(self):
+        return self.n

@@ -1,7 +1,7 @@
 """The time loop: drive an ``Estimator`` through a measurement stream for all runs at once.
 
     run(estimator, prior, stream, sensors, t0=0.0, keep="all" | "final", truth=None,
-        recorders=())
+        recorders=(), backend="numpy" | "numba" | "auto")
 
 For every report k (in time order; several sensors may report at the same time) one
 :func:`step`, then every recorder (:mod:`trackers.filters.recorders`) takes the posterior:
@@ -28,6 +28,9 @@ the working set stays in cache; models and sensors must then not carry per-run p
 (use ``chunk=None``). A prior covariance without batch axes (or with identical members) is
 kept shared by all runs for as long as the filter keeps it so (linear KF without misses): one
 covariance update serves every run.
+
+``backend="numba"`` replaces the loop by one compiled call (:mod:`trackers.filters.compiled`,
+``keep="final"`` without truth or extra recorders; equal to this loop to rounding).
 
 Inputs are validated once, before the loop; the loop runs inside
 :func:`~trackers.filters.validation.trusted`, so the per-step checks of the estimators'
@@ -353,6 +356,7 @@ def run(
     nees_groups: Mapping[str, Sequence[int]] | None = None,
     chunk: int | Literal["auto"] | None = "auto",
     recorders: Sequence[Recorder] = (),
+    backend: Literal["numpy", "numba", "auto"] = "numpy",
 ) -> Track | Summary:
     """Filter every Monte Carlo run through ``stream``.
 
@@ -382,6 +386,12 @@ def run(
     recorders : sequence of Recorder
         Extra recorders (:mod:`trackers.filters.recorders`), run after the built-in ones;
         their results are returned in ``extra[recorder.name]``.
+    backend : "numpy", "numba" or "auto"
+        "numpy" (default): this module's loop, the reference. "numba": one compiled call
+        over all runs and reports (:mod:`trackers.filters.compiled`, needs the ``compiled``
+        extra; ``chunk`` does not apply); ValueError naming what it does not support
+        (``keep="all"``, ``truth``, ``recorders``, other rules, models or sensors). "auto":
+        "numba" when numba is installed and the call is supported, else "numpy".
 
     Returns
     -------
@@ -400,6 +410,13 @@ def run(
         sensors = (sensors,)
     sensors = tuple(sensors)
     t, sensor, z, truth, batch, n = _validate(estimator, prior, stream, sensors, t0, truth)
+    if backend != "numpy":
+        from trackers.filters.compiled import run_backend  # numba is an optional extra
+
+        compiled = run_backend(backend, estimator, prior, stream, sensors, t0=t0, keep=keep,
+                               truth=truth, recorders=extra_recs)  # fmt: skip
+        if compiled is not None:
+            return compiled
     T, m_max = t.shape[0], z.shape[-1]
     if nees_groups is None:
         nees_groups = {"state": tuple(range(n))}

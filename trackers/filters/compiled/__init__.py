@@ -1,6 +1,7 @@
-"""Compiled (Numba) backend of the time loop for per-run covariances: KF, EKF, IMM.
+"""Compiled (Numba) backend of the time loop for per-run covariances: KF, EKF, UKF, CKF, IMM.
 
     run_compiled(estimator, prior, stream, sensors, t0=0.0, block=64) -> runner.Summary
+    runner.run(..., keep="final", backend="numba" | "auto")   (the same, via run_backend)
 
 does what ``runner.run(..., keep="final")`` does (final belief, running NIS statistics) in
 one compiled call over all runs and all reports, parallel over blocks of runs; a linear KF
@@ -10,13 +11,19 @@ reference: tests/test_filters_compiled.py checks both agree to 1e-12 relative.
 
 Supported (anything else raises ``ValueError`` naming what is not supported):
 
-- estimators: ``Filter(KF() | EKF(), model)`` and ``IMM`` of such modes whose models share
-  one state vector (equal ``state_names``), with a fixed or ``SojournTransition`` matrix;
+- estimators: ``Filter(KF() | EKF() | UKF(alpha, beta, kappa) | CKF(), model)`` and ``IMM``
+  of KF / EKF modes whose models share one state vector (equal ``state_names``), with a
+  fixed or ``SojournTransition`` matrix;
 - motion models: linear models with ``transition_matrix`` (CV, CA, Singer; F and Q are
   evaluated once per report, shared by the runs) and :class:`trackers.models.Ballistic`
   without drag (6 states; J2 or point-mass gravity, rotating or not);
 - sensors: :class:`trackers.models.RadarMeasurement` (range, az, el[, range-rate]) and
   linear sensors with ``matrix()`` (e.g. ``LinearPosition``).
+
+``runner.run(..., backend="numba")`` calls :func:`run_compiled` and raises ``ValueError``
+naming what it does not support (also ``keep="all"``, ``truth`` and extra ``recorders``:
+it keeps the final belief and NIS statistics only); ``backend="auto"`` falls back to the
+NumPy path instead (:func:`run_backend`, :func:`unsupported`).
 
 The process noise is evaluated per report at the prior mean (``model.process_noise(x, dt,
 t)``); it must not depend on the state, which holds for every supported model.
@@ -38,14 +45,17 @@ from numpy.typing import NDArray
 from trackers.filters.estimator import Filter
 from trackers.filters.gaussian import Gaussian
 from trackers.filters.imm import IMM, IMMBelief, SojournTransition
-from trackers.filters.rules import EKF, KF
+from trackers.filters.rules import CKF, EKF, KF, UKF
 from trackers.filters.runner import MeasurementStream, RunStats, Summary
 from trackers.filters.validation import check_gaussian, check_times
 from trackers.models.ballistic import Ballistic
 from trackers.models.base import MeasurementModel
 from trackers.models.radar import RadarMeasurement
 
-__all__ = ["available", "run_compiled"]
+__all__ = ["BACKENDS", "available", "run_backend", "run_compiled", "unsupported"]
+
+#: values of ``runner.run(..., backend=...)``
+BACKENDS = ("numpy", "numba", "auto")
 
 _MISSING = (
     "the compiled backend needs the optional dependency numba (>= 0.59): "
@@ -72,11 +82,21 @@ def _load_kernels() -> Any:
         raise
 
 
+def _arr(a: Any, dtype: Any = float) -> NDArray:
+    """C-contiguous and writable (a read-only view, e.g. from broadcast_to, is copied).
+
+    Numba compiles one specialisation per argument type, and read-only arrays are a
+    different type: without this, one kernel would be compiled (and cached) up to 2^k times.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
+
+
 def _motion_arrays(model: Any, n: int, dts: NDArray, t_prev: NDArray, owner: str) -> tuple:
     """(kind, F (T, n, n), Q (T, n, n), par (4,), max_step) of one motion model."""
     T = dts.shape[0]
     zeros = np.zeros(n)
-    Q = np.ascontiguousarray(
+    Q = _arr(
         np.stack([model.process_noise(zeros, dt, t) for dt, t in zip(dts, t_prev, strict=True)])
         if T
         else np.zeros((0, n, n)),
@@ -94,7 +114,7 @@ def _motion_arrays(model: Any, n: int, dts: NDArray, t_prev: NDArray, owner: str
         return 1, np.zeros((T, n, n)), Q, par, float(model.max_step)
     if hasattr(model, "transition_matrix"):
         F = np.stack([np.asarray(model.transition_matrix(dt), float) for dt in dts]) if T else None
-        F = np.zeros((0, n, n)) if F is None else np.ascontiguousarray(F).reshape(T, n, n)
+        F = np.zeros((0, n, n)) if F is None else _arr(F).reshape(T, n, n)
         return 0, F, Q, np.zeros(4), 1.0
     raise ValueError(
         f"{owner}: the compiled backend supports linear models (with transition_matrix) and "
@@ -143,12 +163,18 @@ def _sensor_arrays(sensors: Sequence[MeasurementModel], n: int, mmax: int) -> tu
     return kind, H, R, m, site, rot
 
 
-def _check_rule(rule: Any, owner: str) -> None:
-    if not isinstance(rule, KF | EKF) or (isinstance(rule, EKF) and rule.numerical):
-        raise ValueError(
-            f"{owner}: the compiled backend supports the KF and the analytic EKF rules, got "
-            f"{rule!r}"
+def _check_rule(rule: Any, owner: str, sigma: bool = False) -> None:
+    """ValueError unless ``rule`` is KF, analytic EKF (or, with ``sigma``, UKF / CKF)."""
+    ok = isinstance(rule, KF | EKF) and not (isinstance(rule, EKF) and rule.numerical)
+    if sigma and isinstance(rule, UKF | CKF):
+        ok = True
+    if not ok:
+        what = (
+            "the KF, the analytic EKF, the UKF and the CKF"
+            if sigma
+            else ("the KF and the analytic EKF (in IMM modes)")
         )
+        raise ValueError(f"{owner}: the compiled backend supports {what} rules, got {rule!r}")
 
 
 def run_compiled(
@@ -166,7 +192,7 @@ def run_compiled(
     Parameters
     ----------
     estimator : Filter or IMM
-        ``Filter(KF() | EKF(), model)`` or an IMM of such modes (module docstring).
+        ``Filter(KF() | EKF() | UKF() | CKF(), model)`` or an IMM of KF / EKF modes.
     prior : Gaussian or IMMBelief
         Belief at ``t0``; mean ``(..., n)``, cov ``(..., n, n)`` (or ``(n, n)``), batch axes
         broadcastable to those of ``stream.z``.
@@ -238,7 +264,7 @@ def run_compiled(
             prior.probs.shape[:-1],
         )
     elif isinstance(estimator, Filter):
-        _check_rule(estimator.rule, "estimator.rule")
+        _check_rule(estimator.rule, "estimator.rule", sigma=True)
         if not isinstance(prior, Gaussian):
             raise TypeError(f"prior must be a Gaussian for a Filter, got {type(prior).__name__}")
         g = check_gaussian("prior", prior)
@@ -262,11 +288,13 @@ def run_compiled(
         ) from None
     N = int(np.prod(batch)) if batch else 1
     mmax = max(int(z.shape[-1]), 1)
-    zf = np.ascontiguousarray(np.broadcast_to(z, (*batch, T, z.shape[-1])).reshape(N, T, -1))
+    if z.shape[:-2] != batch:
+        z = np.broadcast_to(z, (*batch, T, z.shape[-1]))
+    zf = _arr(z.reshape(N, T, -1))
     dts = np.diff(np.concatenate([[float(t0)], t]))
     t_prev = np.concatenate([[float(t0)], t[:-1]])
     sk, Hs, Rs, sm, sites, rots = _sensor_arrays(sensors, n, mmax)
-    sidx = np.ascontiguousarray(sidx, dtype=np.int64)
+    sidx = _arr(sidx, dtype=np.int64)
 
     nblocks = -(-N // int(block))
     numba = importlib.import_module("numba")
@@ -332,13 +360,20 @@ def _run(
     """The kernel call of :func:`run_compiled` (inputs checked and flattened)."""
 
     def flat(a: NDArray, tail: tuple[int, ...]) -> NDArray:
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(a, float), batch + tail)).reshape(
-            (N, *tail)
-        )
+        return _arr(np.broadcast_to(np.asarray(a, float), batch + tail)).reshape((N, *tail))
 
     if not is_imm:
         kind, F, Q, par, max_step = _motion_arrays(estimator.model, n, dts, t_prev, "model")
-        if simd and kind == 0 and not np.any(sk):
+        rule = estimator.rule
+        if isinstance(rule, UKF | CKF):
+            # sigma-point rule as data: unit points xi (L, n), weights wm, wc (L,)
+            pts = rule.points(n)
+            out = K.sigma_runs(
+                flat(prior.mean, (n,)), flat(prior.cov, (n, n)), zf, dts, kind, F, Q, par,
+                max_step, sidx, sk, Hs, Rs, sm, sites, rots,
+                _arr(pts.unit_points), _arr(pts.wm), _arr(pts.wc), int(block),
+            )  # fmt: skip
+        elif simd and kind == 0 and not np.any(sk):
             # linear model and linear sensors: runs side by side, SIMD across runs
             out = K.kf_soa_runs(
                 flat(prior.mean, (n,)), flat(prior.cov, (n, n)), zf, dts, F, Q,
@@ -374,15 +409,15 @@ def _run(
             for j, m in enumerate(estimator.modes)
         ]
         kinds = np.array([p[0] for p in parts], dtype=np.int64)
-        Fs = np.ascontiguousarray(np.stack([p[1] for p in parts]))
-        Qs = np.ascontiguousarray(np.stack([p[2] for p in parts]))
-        pars = np.ascontiguousarray(np.stack([p[3] for p in parts]))
+        Fs = _arr(np.stack([p[1] for p in parts]))
+        Qs = _arr(np.stack([p[2] for p in parts]))
+        pars = _arr(np.stack([p[3] for p in parts]))
         msteps = np.array([p[4] for p in parts], dtype=float)
         if isinstance(estimator.transition, SojournTransition):
             trans = np.stack([estimator.transition_matrix(float(dt)) for dt in dts])
         else:
             trans = np.broadcast_to(np.asarray(estimator.transition, float), (T, M, M))
-        trans = np.ascontiguousarray(trans, dtype=float).reshape(T, M, M)
+        trans = _arr(trans).reshape(T, M, M)
         x0 = np.stack([flat(g.mean, (n,)) for g in gs], axis=1)
         P0 = np.stack([flat(g.cov, (n, n)) for g in gs], axis=1)
         mu0 = flat(prior.probs, (M,))
@@ -409,3 +444,84 @@ def _run(
         loglik_sum=ll_sum.reshape(batch),
     )
     return Summary(t=t, final=final, final_gaussian=final_g, stats=stats, extra={})
+
+
+def unsupported(estimator: Any, sensors: Sequence[MeasurementModel]) -> str | None:
+    """Why the compiled backend cannot filter with this estimator and these sensors.
+
+    Checks the configuration only (rule, motion model, sensors; module docstring), not the
+    data. Returns None when :func:`run_compiled` supports it, otherwise the message of the
+    ``ValueError`` it would raise.
+    """
+    try:
+        if isinstance(estimator, IMM):
+            names = {tuple(m.model.state_names) for m in estimator.modes}
+            if len(names) != 1:
+                return (
+                    "estimator: the compiled IMM needs modes with one common state vector "
+                    f"(equal state_names), got {sorted(names)}"
+                )
+            pairs = [
+                (m.rule, m.model, f"estimator.modes[{j}]") for j, m in enumerate(estimator.modes)
+            ]
+            for rule, _, owner in pairs:
+                _check_rule(rule, f"{owner}.rule")
+        elif isinstance(estimator, Filter):
+            pairs = [(estimator.rule, estimator.model, "estimator")]
+            _check_rule(estimator.rule, "estimator.rule", sigma=True)
+        else:
+            return (
+                "estimator: the compiled backend supports Filter and IMM, got "
+                f"{type(estimator).__name__}"
+            )
+        n = int(pairs[0][1].ndim)
+        empty = np.zeros(0)
+        for _, model, owner in pairs:
+            _motion_arrays(model, n, empty, empty, f"{owner}.model")
+        _sensor_arrays(sensors, n, 4)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def run_backend(
+    backend: str,
+    estimator: Any,
+    prior: Any,
+    stream: MeasurementStream,
+    sensors: Sequence[MeasurementModel],
+    *,
+    t0: float,
+    keep: str,
+    truth: NDArray | None,
+    recorders: Sequence[Any],
+) -> Summary | None:
+    """The ``backend=`` switch of :func:`trackers.filters.runner.run`.
+
+    ``"numpy"``: None (the caller runs its NumPy loop). ``"numba"``: :func:`run_compiled`, or
+    ``ValueError`` naming what it does not support (``keep="all"``, ``truth``, extra
+    ``recorders``, or the estimator / model / sensors: :func:`unsupported`) and
+    ``ImportError`` with install instructions when numba is missing. ``"auto"``: the compiled
+    backend when numba is installed and the call is supported, otherwise None.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        return None
+    options = []
+    if keep != "final":
+        options.append(f"keep={keep!r} (it returns the final belief and NIS statistics: "
+                       "keep='final')")  # fmt: skip
+    if truth is not None:
+        options.append("truth= (error and NEES statistics)")
+    if len(recorders):
+        options.append(f"recorders= ({', '.join(repr(r.name) for r in recorders)})")
+    problem = "; ".join(options) if options else unsupported(estimator, sensors)
+    if backend == "auto":
+        return run_compiled(estimator, prior, stream, sensors, t0=t0) if (
+            problem is None and available()
+        ) else None  # fmt: skip
+    if problem is not None:
+        raise ValueError(f"backend='numba' does not support {problem}; use backend='numpy' "
+                         "(or 'auto', which falls back to it)")  # fmt: skip
+    return run_compiled(estimator, prior, stream, sensors, t0=t0)

@@ -30,6 +30,17 @@ Kirubarajan 2001, eq. 5.2.3-18):
 S^-1 and log det S come from a Cholesky factorisation (m <= 4). A run whose z row has a
 NaN keeps its prior (nis NaN, loglik 0).
 
+Sigma-point update and prediction (UKF / CKF, :mod:`trackers.filters.sigma_points`,
+:class:`trackers.filters.rules.UKF`; van der Merwe 2004 §3.2, Arasaratnam & Haykin 2009),
+with unit points xi_i and weights Wm_i, Wc_i given as data:
+
+    P = L L' (Cholesky),  X_i = x + L xi_i
+    predict   Y_i = f(X_i) (RK4 without the variational equation, or F_k X_i),
+              x- = sum Wm_i Y_i,  P- = sum Wc_i (Y_i - x-)(Y_i - x-)' + Q_k
+    update    Z_i = h(X_i),  zbar = sum Wm_i Z_i (az, el: Z_0 + sum Wm_i wrap(Z_i - Z_0),
+              wrapped),  dZ_i = Z_i - zbar (angles wrapped),  S = sum Wc_i dZ_i dZ_i' + R,
+              C = sum Wc_i (X_i - x) dZ_i',  K = C S^-1,  x+ = x + K nu,  P+ = P - K S K'
+
 IMM cycle (Blom & Bar-Shalom 1988; Bar-Shalom et al. 2001, §11.6.6), modes with one common
 state vector: c_j = sum_i p_ij mu_i, mu_{i|j} = p_ij mu_i / c_j, x0_j = sum_i mu_{i|j} x_i,
 P0_j = sum_i mu_{i|j} [P_i + (x_i - x0_j)(x_i - x0_j)'], mode-matched predict / update,
@@ -310,7 +321,7 @@ def _measure(skind, Hs, site, rot, m, x, n, zhat, H):
     rho = math.sqrt(rho2)
     zhat[0] = rho
     az = math.atan2(e, nn)
-    zhat[1] = az % TWO_PI
+    zhat[1] = _mod_2pi(az)
     zhat[2] = math.atan2(u, p)
     # d(rho, az, el) / d(e, n, u)
     g00, g01, g02 = e / rho, nn / rho, u / rho
@@ -339,8 +350,23 @@ def _measure(skind, Hs, site, rot, m, x, n, zhat, H):
 
 @njit(**_opts)
 def _wrap(a):
-    """Angle wrapped to (-pi, pi] (models.base.wrap_angle)."""
-    return math.pi - (math.pi - a) % TWO_PI
+    """Angle wrapped to (-pi, pi] (models.base.wrap_angle: pi - mod(pi - a, 2 pi)).
+
+    The float modulo is skipped when pi - a is already in [0, 2 pi) (where it returns its
+    argument unchanged): same result to the bit, the common case several times cheaper.
+    """
+    b = math.pi - a
+    if not (b >= 0.0 and b < TWO_PI):
+        b = b % TWO_PI
+    return math.pi - b
+
+
+@njit(**_opts)
+def _mod_2pi(a):
+    """mod(a, 2 pi) (np.mod), the modulo skipped when a is in [0, 2 pi) already."""
+    if a >= 0.0 and a < TWO_PI:
+        return a
+    return a % TWO_PI
 
 
 @njit(**_opts)
@@ -924,4 +950,288 @@ def kf_soa_runs(x0, P0, z, dts, Fs, Qs, sidx, Hs, Rs, sm, block):
                 xout[lo + b, i] = x[i, b]
                 for j in range(n):
                     Pout[lo + b, i, j] = P[i, j, b]
+    return xout, Pout, nis_sum, nis_cnt, ll_sum, ep_nis, ep_cnt
+
+
+# --- sigma-point filters (UKF, CKF) -----------------------------------------------------------
+@njit(**_opts)
+def _chol(P, n, Lc):
+    """Lower Cholesky factor Lc (Lc Lc' = P), Cholesky-Banachiewicz column by column
+    (:func:`trackers.filters.linalg_small.cholesky_lower`); NaN where P is not PD."""
+    for j in range(n):
+        for i in range(j):
+            Lc[i, j] = 0.0
+        d = P[j, j]
+        for k in range(j):
+            d -= Lc[j, k] * Lc[j, k]
+        ljj = math.sqrt(d) if d > 0.0 else np.nan
+        Lc[j, j] = ljj
+        for i in range(j + 1, n):
+            s = P[i, j]
+            for k in range(j):
+                s -= Lc[i, k] * Lc[j, k]
+            Lc[i, j] = s / ljj
+
+
+@njit(**_opts)
+def _points(x, Lc, xi, n, X):
+    """Sigma points X_i = x + Lc xi_i into X (L, n); zero entries of xi skipped."""
+    for i in range(xi.shape[0]):
+        for a in range(n):
+            X[i, a] = x[a]
+        for b in range(n):
+            v = xi[i, b]
+            if v != 0.0:
+                for a in range(b, n):  # Lc is lower triangular
+                    X[i, a] += Lc[a, b] * v
+
+
+@njit(**_opts)
+def _measure_only(skind, Hs, site, rot, m, x, n, zhat):
+    """zhat = h(x) (m,) without a Jacobian (RadarMeasurement.measure, or H x)."""
+    if skind == SENSOR_LINEAR:
+        for i in range(m):
+            s = 0.0
+            for j in range(n):
+                s += Hs[i, j] * x[j]
+            zhat[i] = s
+        return
+    r0, r1, r2 = x[0] - site[0], x[1] - site[1], x[2] - site[2]
+    e = r0 * rot[0, 0] + r1 * rot[0, 1] + r2 * rot[0, 2]
+    nn = r0 * rot[1, 0] + r1 * rot[1, 1] + r2 * rot[1, 2]
+    u = r0 * rot[2, 0] + r1 * rot[2, 1] + r2 * rot[2, 2]
+    p2 = e * e + nn * nn
+    p = math.sqrt(p2)
+    rho = math.sqrt(p2 + u * u)
+    zhat[0] = rho
+    zhat[1] = _mod_2pi(math.atan2(e, nn))
+    zhat[2] = math.atan2(u, p)
+    if m == 4:
+        # rr = (r - s) . v / rho
+        zhat[3] = (r0 * x[3] + r1 * x[4] + r2 * x[5]) / rho
+
+
+@njit(**_opts)
+def _sp_work(n, mmax, npts):
+    """Per-block work arrays of one sigma-point step."""
+    Lc = np.zeros((n, n))
+    X = np.empty((npts, n))
+    Y = np.empty((npts, n))
+    Zs = np.empty((npts, mmax))
+    zbar = np.empty(mmax)
+    Pxz = np.empty((n, mmax))
+    Sinv = np.empty((mmax, mmax))
+    Ls = np.zeros((mmax, mmax))
+    K = np.empty((n, mmax))
+    KS = np.empty((n, mmax))
+    w = np.empty(mmax)
+    return (Lc, X, Y, Zs, zbar, Pxz, Sinv, Ls, K, KS, w)
+
+
+@njit(**_opts)
+def _sp_predict(kind, Fk, Qk, par, max_step, dt, x, P, n, xi, wm, wc, xo, Po, F, ws1, ws2, ar,
+                wsp):  # fmt: skip
+    """Unscented prediction of one run: X_i = x + L xi_i, Y_i = f(X_i),
+    x- = sum Wm_i Y_i, P- = sum Wc_i (Y_i - x-)(Y_i - x-)' + Q (symmetrised)."""
+    Lc, X, Y = wsp[0], wsp[1], wsp[2]
+    npts = xi.shape[0]
+    _chol(P, n, Lc)
+    _points(x, Lc, xi, n, X)
+    for i in range(npts):
+        if kind == LINEAR:
+            # Y_i = F X_i
+            for a in range(n):
+                s = 0.0
+                for b in range(n):
+                    s += Fk[a, b] * X[i, b]
+                Y[i, a] = s
+        else:
+            # Y_i = RK4(X_i; dt) (no variational equation)
+            _ballistic(X[i], dt, par, max_step, n, Y[i], F, ws1, ws2, ar, False)
+    # x- = sum_i Wm_i Y_i
+    for a in range(n):
+        s = 0.0
+        for i in range(npts):
+            s += wm[i] * Y[i, a]
+        xo[a] = s
+    # dY_i = Y_i - x- (in place) ; P- = sum_i (Wc_i dY_i) dY_i' + Q
+    for i in range(npts):
+        for a in range(n):
+            Y[i, a] -= xo[a]
+    for a in range(n):
+        for b in range(a, n):
+            s = 0.0
+            for i in range(npts):
+                s += wc[i] * Y[i, a] * Y[i, b]
+            Po[a, b] = s + Qk[a, b]
+            Po[b, a] = s + Qk[b, a]
+    _sym(Po, n)
+
+
+@njit(**_opts)
+def _sp_update(skind, Hs, Rs, site, rot, m, zrow, x, P, n, xi, wm, wc, xo, Po, nu, S, wsp):
+    """Unscented update of one run; returns (nis, loglik), writes nu (m,), S (m, m).
+
+    Z_i = h(X_i); zbar = sum Wm_i Z_i (angles: ref + sum Wm_i wrap(Z_i - ref), ref = Z_0,
+    wrapped); dZ_i = Z_i - zbar (angles wrapped); S = sum Wc_i dZ_i dZ_i' + R;
+    C = sum Wc_i (X_i - x) dZ_i'; K = C S^-1; x+ = x + C S^-1 nu; P+ = P - (K S) K'.
+    A missed detection (NaN in zrow) keeps the prior (nis NaN, loglik 0).
+    """
+    Lc, X, _, Zs, zbar, Pxz, Sinv, Ls, K, KS, w = wsp
+    npts = xi.shape[0]
+    radar = skind == SENSOR_RADAR
+    _chol(P, n, Lc)
+    _points(x, Lc, xi, n, X)
+    for i in range(npts):
+        _measure_only(skind, Hs, site, rot, m, X[i], n, Zs[i])
+    # zbar (angle-aware weighted mean)
+    for a in range(m):
+        if radar and (a == 1 or a == 2):
+            ref = Zs[0, a]
+            s = 0.0
+            for i in range(npts):
+                s += wm[i] * _wrap(Zs[i, a] - ref)
+            zbar[a] = _wrap(ref + s)
+        else:
+            s = 0.0
+            for i in range(npts):
+                s += wm[i] * Zs[i, a]
+            zbar[a] = s
+    # dZ_i = Z_i - zbar (angles wrapped), dX_i = X_i - x, both in place
+    for i in range(npts):
+        for a in range(m):
+            d = Zs[i, a] - zbar[a]
+            if radar and (a == 1 or a == 2):
+                d = _wrap(d)
+            Zs[i, a] = d
+        for a in range(n):
+            X[i, a] -= x[a]
+    # S = sum_i (Wc_i dZ_i) dZ_i' + R (symmetrised) ; C = sum_i dX_i (Wc_i dZ_i)'
+    for a in range(m):
+        for b in range(m):
+            s = 0.0
+            for i in range(npts):
+                s += wc[i] * Zs[i, a] * Zs[i, b]
+            S[a, b] = s + Rs[a, b]
+    _sym(S, m)
+    for a in range(n):
+        for b in range(m):
+            s = 0.0
+            for i in range(npts):
+                s += X[i, a] * (wc[i] * Zs[i, b])
+            Pxz[a, b] = s
+    # nu = z - zbar (angles wrapped)
+    missed = False
+    for a in range(m):
+        if math.isnan(zrow[a]):
+            missed = True
+        d = zrow[a] - zbar[a]
+        if radar and (a == 1 or a == 2):
+            d = _wrap(d)
+        nu[a] = d
+    if missed:
+        for i in range(n):
+            xo[i] = x[i]
+            for j in range(n):
+                Po[i, j] = P[i, j]
+        for a in range(m):
+            nu[a] = np.nan
+        return np.nan, 0.0
+    logdet = _chol_inv(S, m, Ls, Sinv)
+    # K = C S^-1 ; w = S^-1 nu ; nis = nu' w ; x+ = x + C w
+    for i in range(n):
+        for b in range(m):
+            s = 0.0
+            for a in range(m):
+                s += Pxz[i, a] * Sinv[a, b]
+            K[i, b] = s
+    nis = 0.0
+    for a in range(m):
+        s = 0.0
+        for b in range(m):
+            s += Sinv[a, b] * nu[b]
+        w[a] = s
+        nis += w[a] * nu[a]
+    for i in range(n):
+        s = x[i]
+        for a in range(m):
+            s += Pxz[i, a] * w[a]
+        xo[i] = s
+    # P+ = P - (K S) K' (symmetrised)
+    for i in range(n):
+        for b in range(m):
+            s = 0.0
+            for a in range(m):
+                s += K[i, a] * S[a, b]
+            KS[i, b] = s
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for b in range(m):
+                s += KS[i, b] * K[j, b]
+            Po[i, j] = P[i, j] - s
+    _sym(Po, n)
+    return nis, -0.5 * (nis + (logdet + m * LOG_2PI))
+
+
+@njit(parallel=True, **_opts)
+def sigma_runs(
+    x0, P0, z, dts, kind, Fs, Qs, par, max_step,
+    sidx, skind, Hs, Rs, sm, sites, rots, xi, wm, wc, block,
+):  # fmt: skip
+    """Sigma-point filter (UKF / CKF) over N runs and T reports.
+
+    Inputs and outputs as :func:`filter_runs`, plus the rule: unit points xi (L, n), mean
+    weights wm (L,) and covariance weights wc (L,) (:mod:`trackers.filters.sigma_points`).
+    """
+    N, n = x0.shape
+    T, mmax = z.shape[1], z.shape[2]
+    npts = xi.shape[0]
+    nb = (N + block - 1) // block
+    xout = np.empty((N, n))
+    Pout = np.empty((N, n, n))
+    nis_sum = np.zeros(N)
+    nis_cnt = np.zeros(N, dtype=np.int64)
+    ll_sum = np.zeros(N)
+    ep_nis = np.zeros((nb, T))
+    ep_cnt = np.zeros((nb, T), dtype=np.int64)
+    for b in prange(nb):
+        wsp = _sp_work(n, mmax, npts)
+        xa = np.empty(n)
+        xb = np.empty(n)
+        Pa = np.empty((n, n))
+        Pb = np.empty((n, n))
+        F = np.empty((n, n))
+        ws1 = np.empty((6, n))
+        ws2 = np.empty((5, 6, n))
+        ar = np.empty((3, 3))
+        nu = np.empty(mmax)
+        S = np.empty((mmax, mmax))
+        for r in range(b * block, min(N, (b + 1) * block)):
+            for i in range(n):
+                xa[i] = x0[r, i]
+                for j in range(n):
+                    Pa[i, j] = P0[r, i, j]
+            ns, nc, ls = 0.0, 0, 0.0
+            for k in range(T):
+                if dts[k] != 0.0:
+                    _sp_predict(kind, Fs[k], Qs[k], par, max_step, dts[k], xa, Pa, n, xi, wm,
+                                wc, xb, Pb, F, ws1, ws2, ar, wsp)  # fmt: skip
+                else:
+                    xb[:] = xa
+                    Pb[:, :] = Pa
+                s = sidx[k]
+                nis, ll = _sp_update(skind[s], Hs[s], Rs[s], sites[s], rots[s], sm[s], z[r, k],
+                                     xb, Pb, n, xi, wm, wc, xa, Pa, nu, S, wsp)  # fmt: skip
+                if not math.isnan(nis):
+                    ns += nis
+                    nc += 1
+                    ep_nis[b, k] += nis
+                    ep_cnt[b, k] += 1
+                ls += ll
+            nis_sum[r], nis_cnt[r], ll_sum[r] = ns, nc, ls
+            for i in range(n):
+                xout[r, i] = xa[i]
+                for j in range(n):
+                    Pout[r, i, j] = Pa[i, j]
     return xout, Pout, nis_sum, nis_cnt, ll_sum, ep_nis, ep_cnt
