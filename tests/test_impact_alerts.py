@@ -215,3 +215,24 @@ def test_bad_input(log):
         NaivePolicy(cancel_after_s=-1.0)
     with pytest.raises(TypeError, match="policy"):
         alert_timeline(log, object(), HK)
+
+
+def test_holding_an_alert_without_evidence():
+    """A lost track does not withdraw the alert when ``hold_without_evidence``; a gated track
+    predicting elsewhere does (the negative case), and so does the plain policy."""
+    rows = [(0, 10, 1, RV, C, 50, 10, 1, 0.9)]  # run 0: alert, then the track is lost
+    rows += [(0, t, -1, 0, 0, 0, 0, 0, 0.0) for t in range(20, 200, 10)]
+    rows += [(1, 10, 1, RV, C, 50, 10, 1, 0.9)]  # run 1: the same track then predicts the sea
+    rows += [(1, t, 1, RV, C, 50 + t, 10 + t, 0, 1e-4) for t in range(20, 200, 10)]
+    rows += [(2, 10, 1, RV, C, 50, 10, 1, 0.9)]  # run 2: a stage-labelled track only
+    rows += [(2, t, 2, 2, C, 50 + t, 10 + t, 0, 1e-4) for t in range(20, 200, 10)]
+    lg = _log(rows)
+    kw = dict(threshold=0.1, cancel_after_s=30.0)
+    plain = alert_timeline(lg, ProbabilisticPolicy(**kw), HK)
+    hold = alert_timeline(lg, ProbabilisticPolicy(**kw, hold_without_evidence=True), HK)
+    np.testing.assert_array_equal(plain.issued, [10, 10, 10])
+    np.testing.assert_array_equal(plain.cancelled, [40, 40, 40])
+    np.testing.assert_array_equal(hold.issued, [10, 10, 10])
+    # run 0: nothing contradicts the alert; run 1: a gated rv track predicts the sea for
+    # 30 s; run 2: the only track is labelled stage (no evidence about the rv): held
+    np.testing.assert_array_equal(hold.cancelled, [np.nan, 40, np.nan])

@@ -13,7 +13,8 @@ really lands on Hokkaido (``hokkaido-2023-onland``, the counterfactual)? Two sys
   prediction falls in the region alerts);
 - ``separation-aware``: the separation-aware tracker with the probabilistic policy
   (P(impact in Hokkaido) >= threshold for a track labelled rv or unknown, at least
-  ``min_track_age_s`` old with ``min_updates`` reports, hysteresis on cancellation).
+  ``min_track_age_s`` old with ``min_updates`` reports, hysteresis on cancellation, and
+  cancellation only on contrary evidence: losing the track does not withdraw the warning).
 
 For every false alert the triggering track is classified (:func:`explain_false_alerts`): issued
 during the boost (a track still accelerating, flown ballistically), by a young track (< 60 s:
@@ -72,6 +73,7 @@ SYSTEMS: dict[str, tuple[str, Any]] = {
             cancel_factor=0.5,
             cancel_after_s=20.0,
             only_labels=(LABEL_RV, LABEL_UNKNOWN),
+            hold_without_evidence=True,
         ),
     ),
 }

@@ -198,6 +198,11 @@ class ProbabilisticPolicy:
         Object labels that may alert (default: re-entry vehicle and unknown).
     confirmed_only : bool
         Only confirmed tracks alert.
+    hold_without_evidence : bool
+        Cancel only on contrary evidence: a decision time at which no track passes the
+        quality gates (the tracks were lost, or none is labelled rv / unknown any more)
+        holds an issued alert instead of counting towards ``cancel_after_s``. A warning
+        withdrawn because the tracker lost the object is a miss for the residents.
     """
 
     threshold: float = 1e-3
@@ -207,6 +212,7 @@ class ProbabilisticPolicy:
     cancel_after_s: float = field(default=10.0, metadata={"units": "s"})
     only_labels: tuple[int, ...] = (LABEL_RV, LABEL_UNKNOWN)
     confirmed_only: bool = True
+    hold_without_evidence: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -254,6 +260,17 @@ def _check_log(log: ImpactLog, region_id: str, need_p: bool) -> None:
         )
 
 
+def _quality_gate(log: ImpactLog, policy: ProbabilisticPolicy) -> NDArray[np.bool_]:
+    """Rows whose track may speak for the alert (label, age, updates, status), (R,)."""
+    gate = np.asarray(log.track) >= 0  # placeholder rows never alert
+    gate &= np.isin(np.asarray(log.label), policy.only_labels)
+    gate &= np.asarray(log.track_age_s) >= policy.min_track_age_s
+    gate &= np.asarray(log.n_updates) >= policy.min_updates
+    if policy.confirmed_only:
+        gate &= np.asarray(log.status) == CONFIRMED
+    return gate
+
+
 def row_flags(
     log: ImpactLog, policy: Policy, region: Region
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -270,11 +287,7 @@ def row_flags(
         sustain = trigger
     elif isinstance(policy, ProbabilisticPolicy):
         p = np.asarray(log.p_region[region.id], dtype=float)
-        gate = real & np.isin(np.asarray(log.label), policy.only_labels)
-        gate &= np.asarray(log.track_age_s) >= policy.min_track_age_s
-        gate &= np.asarray(log.n_updates) >= policy.min_updates
-        if policy.confirmed_only:
-            gate &= np.asarray(log.status) == CONFIRMED
+        gate = _quality_gate(log, policy)
         trigger = gate & (p >= policy.threshold)
         sustain = gate & (p >= policy.threshold * policy.cancel_factor)
     else:
@@ -318,6 +331,11 @@ def alert_timeline(log: ImpactLog, policy: Policy, region: Region | str) -> Aler
     k_run, k_t = ri[start], ti[start]  # (K,) sorted by (run, t)
     k_trig = np.logical_or.reduceat(trig_row[order], start)
     k_sus = np.logical_or.reduceat(sus_row[order], start)
+    if isinstance(policy, ProbabilisticPolicy) and policy.hold_without_evidence:
+        # a decision time without any track that passes the quality gates says nothing about
+        # the impact: it holds an issued alert (cancellation needs contrary evidence)
+        k_gate = np.logical_or.reduceat(_quality_gate(log, policy)[order], start)
+        k_sus = k_sus | ~k_gate
     # Cancellation time of each decision time s: first logged time t > s of the same run with
     # t - s >= cancel_after_s (inf if none).
     cancel_after = float(policy.cancel_after_s)
