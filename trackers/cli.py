@@ -364,13 +364,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nregion {REGION}; false alerts on hokkaido-2023 (falls in the Sea of Japan), missed"
           " alerts and lead time on hokkaido-2023-onland; 95 % Wilson / order-statistic CIs")
     print(f"  {'system':<18}{'false alert rate':>22}{'missed alert rate':>22}"
-          f"{'median lead time s':>22}")  # fmt: skip
+          f"{'not in force at impact':>24}{'median lead time s':>22}")  # fmt: skip
     for sy in summary["false_alert_rate"]:
         lead = summary["median_lead_time_s"].get(sy)
         lead_s = "n/a" if lead is None else f"{lead:.0f}"
+        mif = summary.get("missed_in_force_rate", {})
+        mif_ci = summary.get("missed_in_force_ci", {})
         print(f"  {sy:<18}{cell(summary['false_alert_rate'][sy], summary['false_alert_ci'][sy])}"
               f"{cell(summary['missed_alert_rate'].get(sy), summary['missed_alert_ci'].get(sy))}"
-              f"{lead_s:>22}")  # fmt: skip
+              f"{cell(mif.get(sy), mif_ci.get(sy)):>24}{lead_s:>22}")  # fmt: skip
+    print("  (missed: never alerted; not in force at impact: never alerted, or the alert was "
+          "withdrawn before the impact)")
     print("  false alerts by cause (share): " + "; ".join(
         f"{sy}: " + ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "false_alerts")
         for sy, c in summary["false_alert_causes"].items()))  # fmt: skip
