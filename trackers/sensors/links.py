@@ -17,6 +17,9 @@ Links are first-in-first-out: a radar's messages arrive in the order they were s
 out of measurement order, which consumers see from the two timestamps.
 
 Presets (``presets/networks.toml``): ``japan-only``, ``korea-only``, ``linked-via-hub``.
+:func:`with_path_latency` gives a copy of a network whose detections entering one node reach
+another with a chosen latency (the radar-linking study varies the Korea -> hub -> Japan
+latency this way) while every other radar's path and every random draw stay the same.
 Network files are UTF-8 TOML (a byte-order mark is accepted); every error in a file (not
 UTF-8, TOML syntax, content) names the file (:mod:`trackers.io.tomlfile`).
 """
@@ -24,8 +27,10 @@ UTF-8, TOML syntax, content) names the file (:mod:`trackers.io.tomlfile`).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -193,6 +198,133 @@ class Network:
         for link in self.path(radar_id, consumer):
             total += link.sample(rng, shape)
         return total
+
+
+def _check_seconds(name: str, value: Any) -> float:
+    """``value`` as a float if it is a finite number of seconds >= 0, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} = {value!r}, expected a finite number of seconds")
+    if value < 0:
+        raise ValueError(f"{name} = {value!r} s, expected >= 0")
+    return float(value)
+
+
+def with_path_latency(
+    network: Network, path: Sequence[str], latency_s: float, *, jitter_s: float = 0.0
+) -> Network:
+    """A copy of ``network`` in which detections entering ``path[0]`` reach ``path[-1]`` over
+    the node path with total fixed latency ``latency_s``; nothing else changes.
+
+    The k links of the path (``path[i] -> path[i + 1]``, each must exist and carry
+    detections) are duplicated as a private chain ``path[0] -> relay_1 -> ... -> path[-1]``
+    whose intermediate nodes are relays named ``"<node>(<path[0]>)"`` (``"hub(korea)"``), so
+    that other traffic through those nodes (the TPY-2s' hub -> Japan leg) keeps its links.
+    Each chain link gets ``latency_s / k`` fixed latency and jitter scale ``jitter_s / k``
+    with the *kind* of jitter of the link it copies; the original first link stops carrying
+    detections (it keeps carrying tracks if it did). For k = 1 the link itself is changed.
+
+    Keeping each link's jitter kind keeps the random draws of
+    :func:`trackers.sensors.observe` the same: it draws per link on a radar's path whatever
+    the scale (``jitter = "none"`` draws nothing), so with the same seed only the arrival
+    times of the radars routed through ``path[0]`` change; their measurements and every other
+    radar's rows are bit-identical. Then, for a radar whose path runs through the chain,
+
+        t_arrival = FIFO(t_meas + latency to path[0] + sum_chain (latency_s / k + jitter_l))
+
+    Parameters
+    ----------
+    network : Network
+    path : sequence of str
+        Distinct node ids, at least two (e.g. ``("korea", "hub", "japan")``).
+    latency_s : float [s]
+        Total fixed latency of the chain, >= 0.
+    jitter_s : float [s]
+        Total jitter scale of the chain, >= 0 (0: a deterministic chain latency). Spread
+        over the links whose jitter kind is not ``"none"``; ``ValueError`` if > 0 and there
+        is none.
+
+    Returns
+    -------
+    Network
+        Same consumer and radars; nodes gain the relays; ``id`` names the change, e.g.
+        ``"linked-via-hub[korea->hub->japan=5s]"``.
+
+    Raises
+    ------
+    TypeError
+        ``network`` is not a Network.
+    ValueError
+        A bad path (unknown, repeated or fewer than two nodes, a missing link), bad seconds,
+        or a radar reporting into ``path[0]`` that would still reach ``path[-1]`` by another
+        route.
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a Network, got {type(network).__name__}")
+    if isinstance(path, str) or not all(isinstance(n, str) for n in path):
+        raise ValueError(f"path = {path!r}, expected a sequence of node ids")
+    path = tuple(path)
+    if len(path) < 2 or len(set(path)) != len(path):
+        raise ValueError(f"path = {path!r}, expected at least two distinct node ids")
+    unknown = [n for n in path if n not in network.nodes]
+    if unknown:
+        raise ValueError(f"path = {path!r}: {unknown} not node(s) of network {network.id!r}; "
+                         f"nodes {list(network.nodes)}")  # fmt: skip
+    latency_s = _check_seconds("latency_s", latency_s)
+    jitter_s = _check_seconds("jitter_s", jitter_s)
+    hops = []
+    for a, b in itertools.pairwise(path):
+        found = [ln for ln in network.links if ln.source == a and ln.target == b
+                 and "detections" in ln.shares]  # fmt: skip
+        if not found:
+            raise ValueError(f"path = {path!r}: network {network.id!r} has no link {a!r} -> "
+                             f"{b!r} carrying detections")  # fmt: skip
+        hops.append(found[0])
+    k = len(hops)
+    n_jit = sum(h.jitter != "none" for h in hops)
+    if jitter_s > 0 and n_jit == 0:
+        raise ValueError(f"jitter_s = {jitter_s!r} s but no link of path {path!r} has jitter")
+    relays = tuple(f"{n}({path[0]})" for n in path[1:-1])
+    clash = [r for r in relays if r in network.nodes or r in network.radars]
+    if clash:
+        raise ValueError(f"relay id(s) {clash} already used in network {network.id!r}")
+    ends = (path[0], *relays, path[-1])
+    chain = tuple(
+        replace(h, source=ends[i], target=ends[i + 1], latency=latency_s / k,
+                jitter_scale=jitter_s / n_jit if h.jitter != "none" else 0.0,
+                shares=("detections",))
+        for i, h in enumerate(hops)
+    )  # fmt: skip
+    links: list[Link] = []
+    for link in network.links:
+        if link is hops[0]:
+            rest = tuple(s for s in link.shares if s != "detections")
+            if rest and k > 1:
+                links.append(replace(link, shares=rest))
+            continue
+        links.append(link)
+    if k == 1:  # the link itself, in place (same list position: same Dijkstra ties)
+        links.insert(network.links.index(hops[0]), chain[0])
+    else:
+        links.extend(chain)
+    out = replace(
+        network,
+        id=f"{network.id}[{'->'.join(path)}={latency_s:g}s]",
+        nodes=network.nodes + relays,
+        links=tuple(links),
+        description=(network.description + f"; detections {'->'.join(path)}: {latency_s:g} s"
+                     + (f" + jitter (scale {jitter_s:g} s)" if jitter_s else "")),
+    )  # fmt: skip
+    # the radars that report into path[0] must now take the chain
+    for r in (ln.source for ln in network.links if ln.target == path[0] and ln.source in
+              network.radars):  # fmt: skip
+        try:
+            route = out.path(r, path[-1])
+        except ValueError:
+            continue
+        if not set(chain) <= set(route):
+            raise ValueError(f"radar {r!r} reaches {path[-1]!r} from {path[0]!r} by another route "
+                             f"than {path!r} in network {network.id!r}")  # fmt: skip
+    return out
 
 
 # ---------------------------------------------------------------------------- file loading
