@@ -1,6 +1,6 @@
 """Every notebook under notebooks/ executes top to bottom without error, at its CI size.
 
-The parameterised notebooks (02, 03) keep their parameters in the first code cell with
+The parameterised notebooks (02, 03, 04) keep their parameters in the first code cell with
 ``FULL = False`` (the small size executed here; ``FULL = True`` is the size quoted in their
 text, run by hand), are stored without outputs, and must show their figures when executed.
 """
@@ -15,7 +15,8 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 #: Parameterised notebooks and the least number of figures each shows at the CI size.
-PARAMETERISED = {"02_filter_comparison.ipynb": 2, "03_separation_false_alert.ipynb": 6}
+PARAMETERISED = {"02_filter_comparison.ipynb": 2, "03_separation_false_alert.ipynb": 6,
+                 "04_radar_linking.ipynb": 2}  # fmt: skip
 
 
 def _execute(nb, tmp_path):
