@@ -480,10 +480,13 @@ class _Tracker:
         Sminv, _ = inv_spd(Sm)
         d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
         near_m = valid[ri] & (d2m < G)
-        # pairs of candidate tracks the radar cannot resolve (predicted within its cell)
-        U = self._unresolvable(sen, ri, ki, zhat, HPH)  # (N, K, K)
-        # unresolved scans carry no evidence of an object's own detection rate (classify.py)
-        unresolved = U[ri, ki].any(axis=1)
+        # pairs of candidate tracks the radar cannot resolve (predicted within its cell):
+        # candidate c's partners are Uc[li[c], rk[c]] by rank among its run's candidates
+        unresolved = np.zeros(ri.size, bool)
+        if cfg.merged_updates or cfg.classify:
+            li, rk, Uc, rank_of = self._unresolvable(sen, ri, ki, zhat, HPH)
+            # unresolved scans carry no evidence of an object's own detection rate
+            unresolved = Uc[li, rk].any(axis=1)
         # merged (unresolved) reports: a confirmed track without a report is updated with
         # R + R_cell by a report taken by a track it is predicted unresolvable from, when that
         # report is the only one in its widened gate (the radar saw one blob where two tracks
@@ -495,7 +498,8 @@ class _Tracker:
             took = hit & (assign >= 0)  # (merged updates below take no report)
             owner[ri[took], assign[took]] = ki[took]
             own = owner[ri]  # (C, M)
-            by_unresolvable = (own >= 0) & U[ri[:, None], ki[:, None], np.maximum(own, 0)]
+            ro = np.where(own >= 0, rank_of[li[:, None], np.maximum(own, 0)], -1)
+            by_unresolvable = (ro >= 0) & Uc[li[:, None], rk[:, None], np.maximum(ro, 0)]
             ok = (~hit & alone & (tb.status[ri, ki] == CONFIRMED))[:, None] & used[ri] & near_m
             ok &= by_unresolvable
             rows = np.flatnonzero(ok.any(axis=1))
@@ -508,10 +512,10 @@ class _Tracker:
                 hit[rows] = True
         return hit, used, unresolved
 
-    def _unresolvable(self, sen: _Sensor, ri: NDArray, ki: NDArray, zhat: NDArray,
-                      HPH: NDArray) -> NDArray:  # fmt: skip
-        """Pairs of candidate tracks (same run) the radar is predicted not to resolve,
-        ``(N, K, K)`` bool (False on the diagonal and for non-candidates).
+    def _unresolvable(
+        self, sen: _Sensor, ri: NDArray, ki: NDArray, zhat: NDArray, HPH: NDArray
+    ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """Pairs of candidate tracks (same run) the radar is predicted not to resolve.
 
         The radar merges objects with |d range| < range_cell and line-of-sight angle
         < beamwidth (:mod:`trackers.sensors.observation`). With the predicted measurements
@@ -522,30 +526,36 @@ class _Tracker:
 
         dtheta^2 = (d az cos el)^2 + d el^2, s_a^2 = (s_az cos el)^2 + s_el^2 (2-sigma margins
         for the uncertainty of the predictions).
+
+        Returns ``li`` (C,) the candidate's row among the runs with candidates, ``rk`` (C,)
+        its rank among its run's candidates, ``Uc`` (n, Kc, Kc) the pair flags by rank (False
+        on the diagonal and for absent ranks) and ``rank_of`` (n, K) the rank of each slot
+        (-1 for non-candidates).
         """
         tb, site = self.table, sen.site
-        N, K = tb.N, tb.K
         runs, li = np.unique(ri, return_inverse=True)  # only runs with candidates
         n = runs.size
-        zf = np.full((n, K, 3), np.nan)
-        sr = np.zeros((n, K))
-        sa = np.zeros((n, K))
-        zf[li, ki] = zhat[:, :3]
+        rk = rank_within(li, n)
+        Kc = int(rk.max()) + 1 if rk.size else 0
+        zf = np.full((n, Kc, 3), np.nan)
+        sr = np.zeros((n, Kc))
+        sa = np.zeros((n, Kc))
+        zf[li, rk] = zhat[:, :3]
         cos_el = np.cos(zhat[:, 2])
-        sr[li, ki] = HPH[:, 0, 0]
-        sa[li, ki] = HPH[:, 1, 1] * cos_el**2 + HPH[:, 2, 2]
+        sr[li, rk] = HPH[:, 0, 0]
+        sa[li, rk] = HPH[:, 1, 1] * cos_el**2 + HPH[:, 2, 2]
         dr = zf[:, :, None, 0] - zf[:, None, :, 0]
         daz = wrap_angle(zf[:, :, None, 1] - zf[:, None, :, 1])
         ce = np.cos(0.5 * (zf[:, :, None, 2] + zf[:, None, :, 2]))
         dth = np.hypot(daz * ce, zf[:, :, None, 2] - zf[:, None, :, 2])
         with np.errstate(invalid="ignore"):
-            U = (np.abs(dr) < site.range_cell + 2.0 * np.sqrt(sr[:, :, None] + sr[:, None, :])) & (
+            Uc = (np.abs(dr) < site.range_cell + 2.0 * np.sqrt(sr[:, :, None] + sr[:, None, :])) & (
                 dth < site.beamwidth + 2.0 * np.sqrt(sa[:, :, None] + sa[:, None, :])
             )
-        U &= ~np.eye(K, dtype=bool)
-        out = np.zeros((N, K, K), bool)
-        out[runs] = U
-        return out
+        Uc &= ~np.eye(Kc, dtype=bool)
+        rank_of = np.full((n, tb.K), -1, np.int64)
+        rank_of[li, ki] = rk
+        return li, rk, Uc, rank_of
 
     def _reacquire(self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, hit: NDArray,
                    used: NDArray, assign: NDArray) -> NDArray:  # fmt: skip
