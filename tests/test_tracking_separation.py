@@ -125,9 +125,10 @@ def test_a_track_with_a_non_finite_estimate_is_deleted_not_the_batch():
     slots = tb.allocate(np.array([0, 1]))
     tb.status[[0, 1], slots] = CONFIRMED
     tb.id[[0, 1], slots] = [7, 9]
-    probs = tb.belief.probs.copy()
-    probs[1, slots[1]] = np.nan  # run 1's IMM mode probabilities broke
-    tb.belief = tb.belief._replace(probs=probs)
+    both = tb.take(np.array([0, 1]), slots)
+    probs = both.probs.copy()
+    probs[1] = np.nan  # run 1's IMM mode probabilities broke in an update
+    tr._refresh(np.array([0, 1]), slots, both._replace(probs=probs))
     tr._drop_broken(10.0)
     assert tb.status[0, slots[0]] == CONFIRMED
     assert tb.status[1, slots[1]] == 0

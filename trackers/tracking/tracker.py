@@ -257,6 +257,7 @@ class _Tracker:
         self.table = TrackTable(runs, cfg.capacity, template)
         self.seeds = SeedPool(runs, 16)
         self.events: list[tuple[NDArray, ...]] = []
+        self._suspect: list[tuple[NDArray, NDArray]] = []  # slots written non-finite
 
     # ------------------------------------------------------------------ beliefs
     def _prior(self, r1: NDArray, C1: NDArray, r2: NDArray, C2: NDArray, dt: NDArray) -> Any:
@@ -312,6 +313,13 @@ class _Tracker:
         g = self.est.gaussian(belief) if g is None else g
         tb.pv[ri, ki] = g.mean[:, :6]
         tb.P6[ri, ki] = g.cov[:, :6, :6]
+        # remember slots written with a non-finite estimate (deleted by _drop_broken)
+        bad = ~(
+            np.isfinite(g.mean[:, :6]).all(axis=-1)
+            & np.isfinite(g.cov[:, :6, :6]).all(axis=(-2, -1))
+        )
+        if bad.any():
+            self._suspect.append((ri[bad], ki[bad]))
 
     def _predict(self, belief: Any, dt: NDArray) -> Any:
         """Predict beliefs ``(C,)`` by per-track ``dt`` ``(C,)`` [s].
@@ -409,12 +417,17 @@ class _Tracker:
         wildly wrong association) must cost its track, not the whole batch of runs.
         """
         tb = self.table
-        live = tb.status != FREE
-        ok = np.isfinite(tb.pv).all(axis=-1) & np.isfinite(tb.P6).all(axis=(-2, -1))
-        if self.imm:
-            probs = tb.belief.probs  # (N, K, modes)
-            ok &= np.isfinite(probs).all(axis=-1)
-        r, k = np.nonzero(live & ~ok)
+        if not self._suspect:
+            return
+        r = np.concatenate([a for a, _ in self._suspect])
+        k = np.concatenate([b for _, b in self._suspect])
+        self._suspect.clear()
+        key = np.unique(r * tb.K + k)
+        r, k = key // tb.K, key % tb.K
+        # still live and still non-finite (a later write of this scan may have replaced it)
+        ok = np.isfinite(tb.pv[r, k]).all(axis=-1) & np.isfinite(tb.P6[r, k]).all(axis=(-2, -1))
+        drop = (tb.status[r, k] != FREE) & ~ok
+        r, k = r[drop], k[drop]
         if r.size:
             self._event(r, t, tb.id[r, k], "broken")
             tb.clear(r, k)
