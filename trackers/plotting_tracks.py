@@ -212,7 +212,13 @@ def plot_alert_timeline(path: str | Path | None, results: Sequence, title: str =
         tl = r.timeline
         colour = TRACKER_COLOURS.get(r.system, OKABE_ITO["orange"])
         first = True
-        for i, (iss, can) in enumerate(zip(tl.issued, tl.cancelled, strict=True)):
+        # every alert episode (issued, cancelled) of every run; timelines without episode
+        # arrays fall back to each run's first alert
+        if getattr(tl, "episode_run", None) is not None:  # episode_run: index into runs
+            eps = list(zip(tl.episode_run, tl.episode_issued, tl.episode_cancelled, strict=True))
+        else:
+            eps = list(zip(range(tl.runs.size), tl.issued, tl.cancelled, strict=True))
+        for i, iss, can in eps:
             if np.isfinite(iss):
                 end = can if np.isfinite(can) else r.t_impact_true
                 ax.plot([iss, end], [i, i], "-", color=colour, lw=5, solid_capstyle="butt",
