@@ -382,7 +382,7 @@ class _Tracker:
         opp = sen.covers(p_ex)
         _, _, alt_ex = wgs84.ecef_to_geodetic(p_ex)
         hit = np.zeros(act_r.size, bool)
-        amb = np.zeros(act_r.size, bool)
+        unres = np.zeros(act_r.size, bool)
         cand = np.zeros(act_r.size, bool)
         if M and act_r.size:
             rpos = report_positions(z, sen.site_ecef, sen.rot)  # (N, M, 3)
@@ -396,12 +396,12 @@ class _Tracker:
         used = np.zeros(valid.shape, bool)
         ci = np.flatnonzero(cand)
         if ci.size:
-            hit_c, used, amb_c = self._associate(scan, sen, act_r[ci], act_k[ci], near[ci],
-                                                 dt_a[ci])  # fmt: skip
-            hit[ci], amb[ci] = hit_c, amb_c
+            hit_c, used, unres_c = self._associate(scan, sen, act_r[ci], act_k[ci], near[ci],
+                                                   dt_a[ci])  # fmt: skip
+            hit[ci], unres[ci] = hit_c, unres_c
         # 5. track management: hits, opportunities, confirmation, deletion, duplicates
         opp = opp | hit
-        self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND, amb)
+        self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND, unres)
         if cfg.prune_d2 > 0 and ci.size > 1:
             self._prune_duplicates(t)
         # 6. initiation and spawning from the reports no track used
@@ -436,8 +436,8 @@ class _Tracker:
         self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, near: NDArray, dt: NDArray
     ) -> tuple[NDArray, NDArray, NDArray]:
         """Steps 2-4 for candidate tracks (ri, ki); returns (hit per candidate, used reports,
-        unresolved per candidate: fewer reports in the widened gates of the candidate's
-        cluster than tracks in it, so the scan says nothing about its detection rate)."""
+        unresolved per candidate: predicted inside the radar's resolution cell together with
+        another candidate, so the scan says nothing about its own detection rate)."""
         cfg, tb = self.cfg, self.table
         z, valid = scan.z, scan.valid
         N, M, m = z.shape
@@ -486,13 +486,7 @@ class _Tracker:
         # inflated gate (before it may share another track's report as unresolved)
         if cfg.reacquire:
             hit = self._reacquire(scan, sen, ri, ki, hit, used, assign)
-        # widened gates: R + R_cell (the resolution cell) around each candidate
-        Rm = sen.model_merged.noise_cov()
         HPH = matmul(HP, H.swapaxes(-1, -2))
-        Sm = symmetrize(HPH + Rm)
-        Sminv, _ = inv_spd(Sm)
-        d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
-        near_m = valid[ri] & (d2m < G)
         # pairs of candidate tracks the radar cannot resolve (predicted within its cell):
         # candidate c's partners are Uc[li[c], rk[c]] by rank among its run's candidates
         unresolved = np.zeros(ri.size, bool)
@@ -506,6 +500,11 @@ class _Tracker:
         # are). Where the radar could resolve the two, a track without its own report missed
         # (a faint reentry vehicle next to a bright stage must not be pulled onto the stage).
         if cfg.merged_updates:
+            # widened gates: R + R_cell (the resolution cell) around each candidate
+            Sm = symmetrize(HPH + sen.model_merged.noise_cov())
+            Sminv, _ = inv_spd(Sm)
+            d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
+            near_m = valid[ri] & (d2m < G)
             alone = near_m.sum(axis=1) == 1
             owner = np.full((N, M), -1, np.int64)  # slot of the track that took each report
             took = hit & (assign >= 0)  # (merged updates below take no report)
