@@ -432,6 +432,41 @@ class _Tracker:
             self._event(r, t, tb.id[r, k], "broken")
             tb.clear(r, k)
 
+    @staticmethod
+    def _innovations(sen: _Sensor, g: Gaussian, zr: NDArray) -> tuple[NDArray, ...]:
+        """Innovations of candidate beliefs ``g`` (C,) against reports ``zr`` (C, M, m):
+
+            zhat = h(x), S = H P H' + R, nu = z - zhat (angles wrapped; NaN slots -> 0),
+            d2 = nu' S^-1 nu
+
+        Returns (zhat, H, HP, S, Sinv, logdet, nu, d2).
+        """
+        zhat, H = sen.model.measure_with_jacobian(g.mean)  # (C, m), (C, m, n)
+        HP = matmul(H, g.cov)
+        S = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + sen.model.noise_cov())
+        Sinv, logdet = inv_spd(S)
+        nu = residual(zr, zhat[:, None, :], sen.model.angle_indices)  # (C, M, m)
+        nu = np.where(np.isnan(nu), 0.0, nu)
+        d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
+        return zhat, H, HP, S, Sinv, logdet, nu, d2
+
+    def _gnn(self, ri: NDArray, ki: NDArray, cost: NDArray, feas: NDArray,
+             miss: NDArray) -> NDArray:  # fmt: skip
+        """GNN over candidate tracks (ri, ki) with costs / gates ``(C, M)`` and miss costs
+        ``(C,)``: the per-run problems padded to (N, K, M), solved only for runs with a
+        feasible pair. Returns the report index per candidate, or -1."""
+        tb = self.table
+        M = cost.shape[1]
+        full = np.full((tb.N, tb.K, M), np.inf)
+        ffull = np.zeros((tb.N, tb.K, M), bool)
+        mfull = np.zeros((tb.N, tb.K))
+        full[ri, ki], ffull[ri, ki], mfull[ri, ki] = cost, feas, miss
+        runs = np.flatnonzero(ffull.any(axis=(1, 2)))
+        a_full = np.full((tb.N, tb.K), -1, np.int64)
+        if runs.size:
+            a_full[runs] = gnn_assign(full[runs], ffull[runs], mfull[runs])
+        return a_full[ri, ki]
+
     def _associate(
         self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray, near: NDArray, dt: NDArray
     ) -> tuple[NDArray, NDArray, NDArray]:
@@ -443,27 +478,12 @@ class _Tracker:
         N, M, m = z.shape
         pred = self._predict(tb.take(ri, ki), np.maximum(dt, 0.0))
         g = self.est.gaussian(pred)
-        zhat, H = sen.model.measure_with_jacobian(g.mean)  # (C, m), (C, m, n)
-        HP = matmul(H, g.cov)
-        S = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + sen.model.noise_cov())
-        Sinv, logdet = inv_spd(S)
-        nu = residual(z[ri], zhat[:, None, :], sen.model.angle_indices)  # (C, M, m)
-        nu = np.where(np.isnan(nu), 0.0, nu)
-        d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
+        zhat, H, HP, S, Sinv, logdet, nu, d2 = self._innovations(sen, g, z[ri])
         G = self.gate[m]
         feas = near & valid[ri] & (d2 < G)
         cost = d2 + logdet[:, None]
         if cfg.association == "gnn":
-            full = np.full((N, tb.K, M), np.inf)
-            ffull = np.zeros((N, tb.K, M), bool)
-            miss = np.zeros((N, tb.K))
-            full[ri, ki], ffull[ri, ki], miss[ri, ki] = cost, feas, G + logdet
-            # only runs with a feasible pair need the solver
-            runs = np.flatnonzero(ffull.any(axis=(1, 2)))
-            a_full = np.full((N, tb.K), -1, np.int64)
-            if runs.size:
-                a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
-            assign = a_full[ri, ki]
+            assign = self._gnn(ri, ki, cost, feas, G + logdet)
         elif cfg.association == "jpda":
             hit, used = self._jpda(scan, sen, ri, ki, pred, g, H, S, Sinv, logdet, nu, d2, feas)
             return hit, used, np.zeros(ri.size, bool)
@@ -584,7 +604,7 @@ class _Tracker:
         """
         tb = self.table
         z, valid = scan.z, scan.valid
-        N, M, m = z.shape
+        m = z.shape[-1]
         free = valid & ~used
         o = np.flatnonzero(~hit & (tb.status[ri, ki] == CONFIRMED) & free[ri].any(axis=1))
         if o.size == 0:
@@ -592,24 +612,12 @@ class _Tracker:
         r, k = ri[o], ki[o]
         belief = self._inflate(tb.take(r, k))  # at the scan time since _associate
         g = self.est.gaussian(belief)
-        zhat, H = sen.model.measure_with_jacobian(g.mean)
-        S = symmetrize(matmul(matmul(H, g.cov), H.swapaxes(-1, -2)) + sen.model.noise_cov())
-        Sinv, logdet = inv_spd(S)
-        nu = residual(z[r], zhat[:, None, :], sen.model.angle_indices)  # (C, M, m)
-        nu = np.where(np.isnan(nu), 0.0, nu)
-        d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
+        *_, logdet, _nu, d2 = self._innovations(sen, g, z[r])
         G = self.spawn_gate[m]
         feas = free[r] & (d2 < G)
         if not feas.any():
             return hit
-        full = np.full((N, tb.K, M), np.inf)
-        ffull = np.zeros((N, tb.K, M), bool)
-        miss = np.zeros((N, tb.K))
-        full[r, k], ffull[r, k], miss[r, k] = d2 + logdet[:, None], feas, G + logdet
-        runs = np.flatnonzero(ffull.any(axis=(1, 2)))
-        a_full = np.full((N, tb.K), -1, np.int64)
-        a_full[runs] = gnn_assign(full[runs], ffull[runs], miss[runs])
-        a = a_full[r, k]
+        a = self._gnn(r, k, d2 + logdet[:, None], feas, G + logdet)
         h = np.flatnonzero(a >= 0)
         if h.size == 0:
             return hit
