@@ -263,8 +263,8 @@ class _Tracker:
     def _prior(self, r1: NDArray, C1: NDArray, r2: NDArray, C2: NDArray, dt: NDArray) -> Any:
         """Two-point prior from reports at ECEF r1 (time t - dt) and r2 (time t), ``(J, 3)``.
 
-            x = [r2, (r2 - r1) / dt(, a0)]
-            P = [[C2, C2 / dt], [C2 / dt, (C1 + C2) / dt^2]] (+ floors; a_thrust var s_a^2)
+            x = [r2, (r2 - r1) / dt(, a0(, ln beta0))]
+            P = [[C2, C2 / dt], [C2 / dt, (C1 + C2) / dt^2]] (+ floors; a_thrust, ln beta: priors)
 
         (the velocity difference shares r2's error, hence the cross term; Blackman & Popoli
         1999, §3.3). C1, C2 are the converted-measurement covariances ``(J, 3, 3)``.
