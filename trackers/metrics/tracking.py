@@ -51,7 +51,15 @@ Id switches
     2008, CLEAR MOT). ``rv_id_switches`` counts those of the rv.
 False confirmed tracks
     per run: confirmed tracks that were not assigned to any object at more than 50 % of the
-    epochs at which they were confirmed.
+    epochs at which they were confirmed. A track that follows an object which is alive but not
+    observable at that epoch (a faint object between two of its sparse detections, which the
+    tracker rightly coasts through) is not false there: after the assignment above, the
+    confirmed tracks left unassigned are assigned one-to-one to the alive, unobservable
+    objects (the same cost and cut-off c), and an epoch at which a track is so assigned counts
+    as one on an object (``Assignment.row_unreported``). GOSPA, breaks,
+    switches and every other metric ignore this second assignment (an object that is not
+    observable is not expected of the tracker). ``ScoreConfig(unreported_objects=False)``
+    gives the stricter count, in which such a track is false.
 Time to confirm
     per (run, object): first epoch with a confirmed track assigned to the object minus the
     arrival time of the first detection reporting it (alone or merged). Quantised by the
@@ -70,7 +78,9 @@ Spawn delay
 Rv label correctness
     over (run, epoch) after the last separation with the rv observable: the share where the
     confirmed track labelled rv (the highest ``label_conf`` if several; ties: first in the log)
-    is the track assigned to the rv. No rv-labelled track, or an unassigned rv, is incorrect.
+    is the track assigned to the rv by the optimal assignment of that epoch (also with
+    ``keep_correspondence``: the label is right when its track is on the rv now, whatever
+    track the rv had before). No rv-labelled track, or an unassigned rv, is incorrect.
 NEES
     of every confirmed assigned track, position (3 dof) and velocity (3 dof) blocks,
     eps = e' P^-1 e with e = truth(t_k) - x_k; averaged per epoch over the assigned
@@ -316,9 +326,13 @@ class ScoreConfig:
     keep_correspondence : bool
         False (default): every metric uses the optimal assignment of each epoch. True: the
         track-level metrics (breaks, switches, false tracks, time to confirm, spawn delay,
-        rv label, NEES) use CLEAR MOT persistence (an object keeps last epoch's track while
+        NEES; not the rv label) use CLEAR MOT persistence (an object keeps last epoch's track while
         it is confirmed and within the cut-off), so closely spaced objects whose optimal
         assignment flips with the estimation noise do not count switches; GOSPA is unchanged.
+    unreported_objects : bool
+        True (default): a confirmed track that follows an alive object not observable at
+        that epoch is not unassigned there for the false-track count (module docstring).
+        False: it is (the stricter count).
     """
 
     cutoff_m: float = field(default=20e3, metadata={"units": "m"})
@@ -326,6 +340,7 @@ class ScoreConfig:
     false_track_share: float = field(default=0.5, metadata={"units": "1"})
     band_prob: float = field(default=0.95, metadata={"units": "1"})
     keep_correspondence: bool = False
+    unreported_objects: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.cutoff_m) and self.cutoff_m > 0):
@@ -360,6 +375,9 @@ class Assignment(NamedTuple):
         Number of confirmed tracks.
     rv_label_ok : (runs, E) float
         1 / 0 where the rv label is scored (after the last separation, rv observable), else NaN.
+    row_unreported : (R,) bool
+        Log rows of unassigned confirmed tracks matched one-to-one, within c, to an object
+        alive but not observable at that epoch (module docstring, false confirmed tracks).
     """
 
     observable: NDArray
@@ -373,6 +391,7 @@ class Assignment(NamedTuple):
     false: NDArray
     n_confirmed: NDArray
     rv_label_ok: NDArray
+    row_unreported: NDArray
 
 
 class EpochScores(NamedTuple):
@@ -578,9 +597,11 @@ def _persistent_assignment(
 ) -> NDArray:
     """Assignment with CLEAR MOT correspondence persistence, epoch by epoch (all runs at once).
 
-    At epoch j an object keeps the track it had at epoch j - 1 while that track is confirmed
-    and closer than the cut-off (CLEAR MOT mapping, Bernardin & Stiefelhagen 2008); the other
-    objects and tracks are assigned optimally as in :func:`assign_tracks`. Returns the slot per
+    At epoch j an object keeps the track it was last matched to (at epoch j - 1, or before a
+    stretch in which it was not observable or not assigned) while that track is confirmed and
+    closer than the cut-off (CLEAR MOT mapping, Bernardin & Stiefelhagen 2008; as in
+    py-motmetrics, the last match is remembered across such gaps); the other objects and
+    tracks are assigned optimally as in :func:`assign_tracks`. Returns the slot per
     (problem, object), ``(runs * E, O)``. The loop runs over epochs (the persistence is
     sequential in time), never over runs.
     """
@@ -598,14 +619,19 @@ def _persistent_assignment(
         dj = np.where(present[:, None, :], d_full[np.maximum(rj, 0)].transpose(0, 2, 1), np.nan)
         with np.errstate(invalid="ignore"):
             feas = observable[:, j, :, None] & present[:, None, :] & (dj < cutoff_m)
-        # kept pairs: the previous track of the object, still confirmed and within c
+        # kept pairs: the object's last matched track, still confirmed and within c; a track
+        # claimed by two objects (each last matched to it, at different epochs) stays with
+        # the first object in flight order (py-motmetrics' order of step 1)
         keep = feas & (prev[:, :, None] == tid[:, None, :]) & (prev[:, :, None] >= 0)
+        keep &= np.cumsum(keep, axis=1) == 1
         kept_o, kept_s = keep.any(axis=2), keep.any(axis=1)
         free = feas & ~kept_o[:, :, None] & ~kept_s[:, None, :]
         a = assign_min_cost(np.where(free, dj, 0.0) ** 2, free, c2)  # optimal for the rest
         cj = np.where(kept_o, keep.argmax(axis=2), a)
         col[:, j] = cj
-        prev = np.where(cj >= 0, np.take_along_axis(tid, np.maximum(cj, 0), 1), -1)
+        # the correspondence outlives epochs where the object is not observable or not
+        # assigned (CLEAR MOT: the last match of an object is remembered)
+        prev = np.where(cj >= 0, np.take_along_axis(tid, np.maximum(cj, 0), 1), prev)
     return col.reshape(runs * E, O)
 
 
@@ -672,6 +698,7 @@ def assign_tracks(
         res = gospa_from_distances(dist, obs_flat[a:b], rows_all[a:b] >= 0, cutoff_m, 2.0)
         parts[:, a:b] = res.total, res.localisation, res.missed, res.false
         col[a:b] = res.assignment
+    col_opt = col  # the optimal assignment of each epoch: which track is on the rv now
     if keep_correspondence:
         col = _persistent_assignment(log, rows_all, d_full, observable, cutoff_m)
     row_flat = np.where(col >= 0, np.take_along_axis(rows_all, np.maximum(col, 0), 1), -1)
@@ -683,10 +710,12 @@ def assign_tracks(
         crv[g, slot] = np.where(label_rv, log.label_conf[conf], -np.inf)
         best = np.argmax(crv, axis=1) if M else np.zeros(N, dtype=np.int64)
         has = np.isfinite(crv.max(axis=1)) if M else np.zeros(N, dtype=bool)
-        ok = has & (best == col[:, rv[0]])
+        ok = has & (best == col_opt[:, rv[0]])
         # scored epochs: after the last separation, rv observable
         scored = np.tile(log.epochs > t_last_sep, runs) & obs_flat[:, rv[0]]
         rv_ok = np.where(scored, ok.astype(float), np.nan)
+    row_unreported = _unreported_rows(flight, log.epochs, runs, obs_flat, rows_all, col, d_full,
+                                      cutoff_m)  # fmt: skip
     row = row_flat.reshape(runs, E, O)
     hit = row >= 0
     track = np.where(hit, log.track[np.maximum(row, 0)], -1)
@@ -707,7 +736,49 @@ def assign_tracks(
         false=parts[3].reshape(runs, E),
         n_confirmed=counts.reshape(runs, E),
         rv_label_ok=rv_ok.reshape(runs, E),
+        row_unreported=row_unreported,
     )
+
+
+def _unreported_rows(
+    flight: Flight,
+    epochs: NDArray,
+    runs: int,
+    obs_flat: NDArray,
+    rows_all: NDArray,
+    col: NDArray,
+    d_full: NDArray,
+    cutoff_m: float,
+) -> NDArray:
+    """Log rows of unassigned confirmed tracks on alive, unobservable objects, ``(R,)`` bool.
+
+    Per problem (run, epoch): the slots of ``rows_all`` (N, M) not taken by ``col`` (N, O) are
+    assigned one-to-one to the objects alive at the epoch (t_start <= e <= t_end) but not
+    observable, minimising sum d_ok^2 with pairs d_ok >= c forbidden (the assignment of
+    :func:`assign_tracks` on what it left over).
+    """
+    M = rows_all.shape[1]
+    O = obs_flat.shape[1]
+    out = np.zeros(d_full.shape[0], dtype=bool)
+    if M == 0:
+        return out
+    alive = np.stack([(epochs >= o.t_start) & (epochs <= o.t_end) for o in flight.objects], 1)
+    unrep = np.tile(alive, (runs, 1)) & ~obs_flat  # (N, O)
+    free = rows_all >= 0
+    taken_p, taken_o = np.nonzero(col >= 0)
+    free[taken_p, col[taken_p, taken_o]] = False  # slots the main assignment used
+    probs = np.flatnonzero(unrep.any(axis=1) & free.any(axis=1))
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, O * M))
+    for a in range(0, probs.size, chunk):
+        p = probs[a : a + chunk]
+        rows = rows_all[p]  # (n, M)
+        dist = d_full[np.maximum(rows, 0)].transpose(0, 2, 1)  # (n, O, M)
+        with np.errstate(invalid="ignore"):
+            feas = unrep[p][:, :, None] & free[p][:, None, :] & (dist < cutoff_m)
+        s = assign_min_cost(np.where(feas, dist, 0.0) ** 2, feas, float(cutoff_m) ** 2)
+        n_i, o_i = np.nonzero(s >= 0)
+        out[rows[n_i, s[n_i, o_i]]] = True
+    return out
 
 
 # ---------------------------------------------------------------------------------- metrics
@@ -737,8 +808,11 @@ def _breaks_and_switches(log: TrackLog, track: NDArray) -> tuple[NDArray, NDArra
     return change.sum(axis=1), switch.sum(axis=1), switch
 
 
-def _false_tracks(log: TrackLog, row_object: NDArray, share: float) -> NDArray:
-    """Confirmed tracks unassigned at more than ``share`` of their confirmed epochs, per run."""
+def _false_tracks(
+    log: TrackLog, row_object: NDArray, share: float, on_unreported: NDArray | None = None
+) -> NDArray:
+    """Confirmed tracks unassigned at more than ``share`` of their confirmed epochs, per run
+    (rows flagged in ``on_unreported`` count as on an object)."""
     conf = np.flatnonzero(log.status == CONFIRMED)
     if conf.size == 0:
         return np.zeros(log.runs, dtype=np.int64)
@@ -746,7 +820,10 @@ def _false_tracks(log: TrackLog, row_object: NDArray, share: float) -> NDArray:
     key = log.run[conf] * width + log.track[conf]  # one int per (run, track)
     uniq, inv = np.unique(key, return_inverse=True)
     n_conf = np.bincount(inv)  # confirmed epochs per (run, track)
-    n_unassigned = np.bincount(inv, weights=row_object[conf] < 0)
+    off = row_object[conf] < 0
+    if on_unreported is not None:
+        off &= ~on_unreported[conf]
+    n_unassigned = np.bincount(inv, weights=off)
     false = n_unassigned > share * n_conf
     return np.bincount(uniq // width, weights=false, minlength=log.runs).astype(np.int64)
 
@@ -800,7 +877,8 @@ def evaluate(
     obs = observable_truth(flight, det, epochs, runs, cfg.window_s)
     asg = assign_tracks(log, flight, obs, cfg.cutoff_m, cfg.keep_correspondence)
     breaks, switches, _ = _breaks_and_switches(log, asg.track)
-    false_tracks = _false_tracks(log, asg.row_object, cfg.false_track_share)
+    unrep = asg.row_unreported if cfg.unreported_objects else None
+    false_tracks = _false_tracks(log, asg.row_object, cfg.false_track_share, unrep)
     # time to confirm: first assigned epoch minus first arrival of a report of the object
     inc = _origin_incidence(det.origins, ids)
     hit = asg.row >= 0
