@@ -80,3 +80,33 @@ def test_scenarios_check_compares_with_published_values(capsys):
     lines = capsys.readouterr().out.splitlines()
     row = next(line for line in lines if line.startswith("hokkaido-2023 "))
     assert row.rstrip().endswith("ok") and "2850" in row and "1000/1000" in row
+
+
+def test_track_writes_tracks_metrics_variants_and_figures(tmp_path, capsys):
+    out = tmp_path / "trk"
+    args = ["track", "srbm-depressed", "--tracker", "all", "--runs", "2", "--epoch", "5",
+            "--no-progress", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "naive" in printed and "separation-aware" in printed
+    for name in ("naive", "separation-aware"):
+        assert (out / f"tracks-{name}.csv").stat().st_size > 0
+        assert (out / f"tracks-{name}.png").stat().st_size > 0
+    assert (out / "provenance.json").exists()
+    metrics = {m["tracker"]: m for m in json.loads((out / "metrics.json").read_text())}
+    required = ("tracker", "runs", "gospa_mean_m", "rv_label_correct_frac",
+                "false_tracks_per_run", "id_switches_per_run", "spawn_delay_s_median",
+                "track_breaks_per_run")  # fmt: skip
+    for m in metrics.values():
+        assert all(k in m for k in required) and m["runs"] == 2
+        var = m["scoring_variants"]
+        assert set(var) == {"optimal_assignment", "strict_false_tracks"}
+        # the strict count only adds false tracks (tracks on unreported objects)
+        assert var["strict_false_tracks"]["false_tracks_per_run"] >= m["false_tracks_per_run"]
+    # the naive baseline starts tracks on any two reports: many more false tracks
+    naive, sa = metrics["naive"], metrics["separation-aware"]
+    assert naive["false_tracks_per_run"] > 10 * max(sa["false_tracks_per_run"], 0.5)
+    assert sa["gospa_mean_m"] < naive["gospa_mean_m"]
+    # results are never overwritten
+    assert main(args) == 2
+    assert "never overwritten" in capsys.readouterr().err
