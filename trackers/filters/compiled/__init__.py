@@ -15,8 +15,10 @@ Supported (anything else raises ``ValueError`` naming what is not supported):
   of KF / EKF modes whose models share one state vector (equal ``state_names``), with a
   fixed or ``SojournTransition`` matrix;
 - motion models: linear models with ``transition_matrix`` (CV, CA, Singer; F and Q are
-  evaluated once per report, shared by the runs) and :class:`trackers.models.Ballistic`
-  without drag (6 states; J2 or point-mass gravity, rotating or not);
+  evaluated once per report, shared by the runs) and :class:`trackers.models.Ballistic`:
+  J2 or point-mass gravity, rotating or not, WGS-84 or spherical Earth, without drag, with a
+  fixed ``beta`` (6 states) or with ``drag_state=True`` (7 states, x[6] = ln beta), in the
+  US76, exponential or no atmosphere (``earth.atmosphere``);
 - sensors: :class:`trackers.models.RadarMeasurement` (range, az, el[, range-rate]) and
   linear sensors with ``matrix()`` (e.g. ``LinearPosition``).
 
@@ -25,8 +27,9 @@ naming what it does not support (also ``keep="all"``, ``truth`` and extra ``reco
 it keeps the final belief and NIS statistics only); ``backend="auto"`` falls back to the
 NumPy path instead (:func:`run_backend`, :func:`unsupported`).
 
-The process noise is evaluated per report at the prior mean (``model.process_noise(x, dt,
-t)``); it must not depend on the state, which holds for every supported model.
+The process noise is evaluated once per report (``model.process_noise(0, dt, t)``), shared by
+the runs: it must not depend on the state, which holds for every supported model (the
+ballistic Q, 7-state included, depends on dt only: :mod:`trackers.models.ballistic`).
 
 Numba is an optional dependency (``pip install 'ballistic-trackers[compiled]'``). Kernels
 are compiled on first use and cached on disk (``cache=True``): the first call on a machine
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from trackers.filters.compiled._params import NPAR, motion_params
 from trackers.filters.estimator import Filter
 from trackers.filters.gaussian import Gaussian
 from trackers.filters.imm import IMM, IMMBelief, SojournTransition
@@ -93,7 +97,11 @@ def _arr(a: Any, dtype: Any = float) -> NDArray:
 
 
 def _motion_arrays(model: Any, n: int, dts: NDArray, t_prev: NDArray, owner: str) -> tuple:
-    """(kind, F (T, n, n), Q (T, n, n), par (4,), max_step) of one motion model."""
+    """(kind, F (T, n, n), Q (T, n, n), par (NPAR,), max_step) of one motion model.
+
+    ``par``: :func:`trackers.filters.compiled._params.motion_params` (Earth constants, drag,
+    atmosphere tables) for a :class:`Ballistic` model, zeros for a linear one.
+    """
     T = dts.shape[0]
     zeros = np.zeros(n)
     Q = _arr(
@@ -103,29 +111,16 @@ def _motion_arrays(model: Any, n: int, dts: NDArray, t_prev: NDArray, owner: str
         dtype=float,
     ).reshape(T, n, n)
     if isinstance(model, Ballistic):
-        if model.ndim != 6 or model._has_drag:
-            raise ValueError(
-                f"{owner}: the compiled backend supports Ballistic without drag only "
-                f"(drag_state=False and beta=None, or earth.atmosphere='none'), got {model!r}"
-            )
-        e = model.earth
-        j2 = 0.0 if e.gravity == "point-mass" else float(_j2_const())
-        par = np.array([e.mu, e.a, j2, e.w], dtype=float)
+        par = motion_params(model, owner)
         return 1, np.zeros((T, n, n)), Q, par, float(model.max_step)
     if hasattr(model, "transition_matrix"):
         F = np.stack([np.asarray(model.transition_matrix(dt), float) for dt in dts]) if T else None
         F = np.zeros((0, n, n)) if F is None else _arr(F).reshape(T, n, n)
-        return 0, F, Q, np.zeros(4), 1.0
+        return 0, F, Q, np.zeros(NPAR), 1.0
     raise ValueError(
         f"{owner}: the compiled backend supports linear models (with transition_matrix) and "
-        f"Ballistic without drag, got {type(model).__name__}"
+        f"Ballistic, got {type(model).__name__}"
     )
-
-
-def _j2_const() -> float:
-    from trackers.earth.wgs84 import J2
-
-    return J2
 
 
 def _sensor_arrays(sensors: Sequence[MeasurementModel], n: int, mmax: int) -> tuple:
