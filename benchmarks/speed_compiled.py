@@ -8,6 +8,10 @@ all with per-run covariances:
     W3    UKF (Merwe alpha 1, beta 2, kappa 0) on W2 data (W3c: the CKF on the same data)
     W4    3-mode IMM of ballistic EKFs (q = 0.01, 1, 100 m^2/s^3) on W2 data
     W4cv  3-mode IMM of CV KFs on W1 data
+    W5    reentry EKF with drag, 7 states (ECEF position, velocity, ln beta; J2, rotation,
+          US76), radar with range rate (r, az, el, rr) at 20 Hz: a 50 s reentry from 75 km,
+          6.5 km/s, 10 deg below the horizon (down to ~16 km), beta ~ 1.5e4 kg/m^2 (ln beta
+          per run drawn from the prior), truth by our RK4 (noise-free), as W2
 
 ``runner.run(..., keep="final", backend="numba")`` (= ``compiled.run_compiled``) filters
 all N runs in one compiled call (parallel over blocks of 64 runs); it is timed as the
@@ -15,7 +19,10 @@ fastest of up to three calls within a 3 s budget (like ``speed.time_ours``), aft
 warm-up call on 3 steps (which loads the kernels from the on-disk cache, or compiles them
 on a machine's first run). filterpy and Stone Soup filter one run at a time and are timed
 on one run in the same process (``speed.peer_rates``); their rate is used for every N.
-W1m uses the W1 peer rates (the peers do not skip work on a miss).
+W1m uses the W1 peer rates (the peers do not skip work on a miss). The W5 peer is built like
+the W2 one (``filterpy_imm.run_ekf``: filterpy's EKF driven by our 7-state model's
+``propagate_with_jacobian`` and the radar's ``measure_with_jacobian``, timed on one run here,
+:func:`w5_peer_rates`); it has no Stone Soup peer (the adapter's radar model has no range rate).
 
 The machine is shared: every row records ``os.getloadavg()`` (1 min) and, next to the
 wall-clock rate, the CPU rate (steps per CPU-second of this process, all threads; peers:
@@ -30,7 +37,7 @@ prints its peak resident memory (``ru_maxrss``, data included).
 
 Usage:
     python benchmarks/speed_compiled.py [--n 1 1000 10000] [--steps 1000] [--steps-big 100]
-        [--workloads W1m W2 W3 W4] [--numpy] [--compile-time] [--memory W1m ...]
+        [--workloads W1m W2 W3 W4 W5] [--numpy] [--compile-time] [--memory W1m ...]
         [--json PATH]
 
 ``--steps-big``: T for N >= 10^4 (the rate per step does not depend on T once the kernels
@@ -68,7 +75,34 @@ core the compiled ballistic kernels (one run after the other, scalar code) are o
 from the second core. Holding the runs side by side (as the linear KF kernel does, SIMD
 across runs) is the next step for W2-W4.
 
-Compile time (``--compile-time``, empty NUMBA_CACHE_DIR, 22:57 UTC, load 13.7 -> 5.3):
+W5 and drag (2026-12-05; the ballistic kernels now hold the drag model, the drag-free
+stages are a separate copy of the RK4 loop, and the EKF covariance products compute one
+triangle): ``python benchmarks/speed_compiled.py --n 1 1000 10000 --steps 1000
+--steps-big 100 --workloads W2 W4 W5`` at 01:18 and 01:23 UTC, load 4.7-6.9 (other helpers'
+jobs; the two-thread kernel got ~1-1.5 cores). Same-process filterpy peers (wall steps/s):
+EKF 1.33e3 / 1.24e3, IMM-EKF 422 / 326, W5 EKF 357 / 355 (494 / 531 per CPU-s: the drag
+model's NumPy propagation of one run costs ~3.5x W2's). Wall-clock steps/s and ratio to
+filterpy (first run / second run):
+
+    workload  N = 1                 N = 1000                     N = 10^4 (T = 100)
+    W2        5.1e4 / 3.4e4  38/27x   5.1e5 / 3.0e5  383/243x    5.0e5 / 3.3e5  375/267x
+    W4        1.2e4 / 1.2e4  28/36x   9.3e4 / 8.6e4  221/262x    1.5e5 / 9.8e4  363/302x
+    W5        3.3e4 / 2.2e4  91/61x   1.9e5 / 1.7e5  537/467x    1.7e5 / 1.7e5  462/468x
+
+The CPU rates were steady across both runs: W2 5.0-5.1e5, W4 1.5e5, W5 2.4-2.5e5 steps per
+CPU-second (``x fp (cpu)`` 590, 604-614, 945-1003 at N >= 1000). W5 has no target of its
+own; it is above W2's (250x) at N >= 1000 under this load. W4 at N = 10^4: 302-363x, but
+on a loaded machine (its filterpy peer fell to 326-422 steps/s from 490-520); per CPU-second
+W4 gained ~2% (an A/B of the kernels before and after these changes in one process, N =
+1000, T = 200: W4 1.33-1.34e5 -> 1.35-1.37e5 steps/CPU-s, W2 4.5e5 -> 4.7-4.9e5).
+Against the NumPy path (``--n 1000 --steps 200 --numpy --workloads W2 W4 W5``, 01:21 UTC,
+load 5.5): W5 1.28x (NumPy 7.4e4 steps/s; the compiled CPU rate, 2.4e5, is 3.3x that), W2
+2.42x, W4 1.06x (the compiled calls got ~1 core).
+
+Compile time (``--compile-time``, empty NUMBA_CACHE_DIR, 2026-12-05 01:19 UTC, load
+6.2 -> 5.7, with the drag model): kf_soa_runs 31.5 s CPU (44.9 s wall), filter_runs 23.8
+(31.1), sigma_runs 18.4 (20.3), imm_runs 25.5 (29.7): ~99 s CPU, ~2.1 min wall. Before it
+(22:57 UTC, load 13.7 -> 5.3):
 kf_soa_runs 34.6 s CPU (61.8 s wall), filter_runs 25.0 (34.2), sigma_runs 18.4 (37.2),
 imm_runs 32.1 (44.4): ~110 s CPU, ~3 min wall for all four, once per machine (helpers
 shared by several kernels are compiled with the first that uses them). With the cache filled,
@@ -100,8 +134,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed as sp
 
-from trackers.filters import CKF, Filter
+from trackers.baselines import filterpy_imm as fp
+from trackers.earth import enu_rotation, geodetic_to_ecef
+from trackers.filters import CKF, EKF, Filter, Gaussian
 from trackers.filters.runner import MeasurementStream, run
+from trackers.models import Ballistic, RadarMeasurement
 
 #: (filterpy, Stone Soup) peer rows of speed.peer_rates for each workload
 PEER = {
@@ -111,11 +148,50 @@ PEER = {
     "W3c": ("W3", "W3"),
     "W4": ("W4", None),
     "W4cv": ("W4cv", None),
+    "W5": ("W5", None),
 }
 PEER_STEPS = dict(
     fp_kf=500, ss_kf=20, fp_ekf=100, ss_ekf=10, fp_ukf=20, ss_ukf=5, fp_imm=200, fp_imm_ekf=40
 )
 THREADS = 2  # numba's default on the 2-core machine; set_num_threads caps it at the blocks
+
+#: W5: report interval [s], radar with range rate (the W2 site), ln beta prior (mean, sd)
+DT_REENTRY = 0.05
+RADAR_RR = RadarMeasurement.from_degrees(
+    38.1, 138.4, 0.0, sigma_range=20.0, sigma_azimuth=5e-4, sigma_elevation=5e-4,
+    sigma_range_rate=2.0,
+)  # fmt: skip
+LN_BETA = (float(np.log(1.5e4)), 0.5)
+P0_REENTRY = np.diag([500.0**2] * 3 + [20.0**2] * 3 + [LN_BETA[1] ** 2])
+
+
+def xbar_reentry() -> np.ndarray:
+    """W5 mean initial state (7,): 75 km over 39 N 137 E, 6.5 km/s heading 150 deg, 10 deg
+    below the horizon, ln beta = ln 1.5e4 kg/m^2."""
+    lat, lon = np.radians(39.0), np.radians(137.0)
+    g, az = np.radians(10.0), np.radians(150.0)
+    v = 6500.0 * np.array([np.cos(g) * np.sin(az), np.cos(g) * np.cos(az), -np.sin(g)])
+    return np.r_[geodetic_to_ecef(lat, lon, 75e3), enu_rotation(lat, lon).T @ v, LN_BETA[0]]
+
+
+def reentry_model() -> Ballistic:
+    """W5 filter model: Ballistic with the ln beta state (US76, J2, rotation)."""
+    return Ballistic(drag_state=True, q=sp.Q_BAL)
+
+
+def reentry_data(n: int, t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Initial truths (n, 7) drawn from the W5 prior and radar reports (n, t, 4) every
+    ``DT_REENTRY`` s (truth by our RK4, noise-free), as ``speed.ballistic_data``."""
+    rng = np.random.default_rng(seed)
+    model = reentry_model()
+    x = xbar_reentry() + rng.normal(size=(n, 7)) * np.sqrt(np.diag(P0_REENTRY))
+    x0 = x.copy()
+    sd = np.sqrt(np.diag(RADAR_RR.noise_cov()))
+    z = np.empty((n, t, 4))
+    for k in range(t):
+        x = model.propagate(x, DT_REENTRY, k * DT_REENTRY)
+        z[:, k] = RADAR_RR.measure(x) + rng.normal(size=(n, 4)) * sd
+    return x0, z
 
 
 def estimators() -> dict:
@@ -123,11 +199,29 @@ def estimators() -> dict:
     ests = sp.ours_estimators()
     est, sensor, kind = ests["W3"]
     ests["W3c"] = (Filter(CKF(), est.model), sensor, kind)
+    ests["W5"] = (Filter(EKF(), reentry_model()), RADAR_RR, "reentry")
     return ests
 
 
+def dt_for(kind: str) -> float:
+    """Report interval [s] of a workload kind."""
+    return DT_REENTRY if kind == "reentry" else sp.DT
+
+
+def prior_for(est, kind: str, n: int):
+    """``speed.prior_for``, plus the W5 prior (xbar_reentry, P0_REENTRY) for every run."""
+    if kind != "reentry":
+        return sp.prior_for(est, kind, n)
+    return Gaussian(
+        np.broadcast_to(xbar_reentry(), (n, 7)).copy(),
+        np.broadcast_to(P0_REENTRY, (n, 7, 7)).copy(),
+    )
+
+
 def data_for(kind: str, n: int, t: int, seed: int) -> np.ndarray:
-    """Measurements (n, t, 3) of a workload kind, as built by benchmarks/speed.py."""
+    """Measurements (n, t, m) of a workload kind, as built by benchmarks/speed.py."""
+    if kind == "reentry":
+        return reentry_data(n, t, seed)[1]
     if kind == "bal":
         return sp.ballistic_data(n, t, seed)[1]
     z = sp.cv_data(n, t, seed)[1]
@@ -185,6 +279,20 @@ def peer_rates_cpu(seed: int) -> dict[tuple[str, str], tuple[float, float]]:
     return out
 
 
+def w5_peer_rates(steps: int, seed: int) -> dict[tuple[str, str], tuple[float, float]]:
+    """{("W5", "filterpy"): (wall rate, CPU rate)}: filterpy's EKF on one W5 run (best of two
+    calls), built as speed.peer_rates builds the W2 peer (Q at the mean state, fixed)."""
+    z = reentry_data(1, steps, seed)[1][0]
+    model, xb = reentry_model(), xbar_reentry()
+    q = model.process_noise(xb, DT_REENTRY)
+    best = (np.inf, np.inf)
+    for _ in range(2):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fp.run_ekf(model, RADAR_RR, q, xb, P0_REENTRY, z, DT_REENTRY)
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
+    return {("W5", "filterpy"): (steps / best[0], steps / max(best[1], 1e-9))}
+
+
 _CHILD_COMPILE = """
 import json, sys, time
 import numpy as np
@@ -214,8 +322,8 @@ from trackers.filters.runner import MeasurementStream, run
 w, n, t = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 est, sensor, kind = sc.estimators()[w]
 z = sc.data_for(kind, n, t, 7)
-st = MeasurementStream(sc.sp.DT * np.arange(1, t + 1), np.zeros(t, int), z)
-prior = sc.sp.prior_for(est, kind, n)
+st = MeasurementStream(sc.dt_for(kind) * np.arange(1, t + 1), np.zeros(t, int), z)
+prior = sc.prior_for(est, kind, n)
 data_mib = sc.sp.peak_rss_mib()
 t0 = time.perf_counter()
 out = run(est, prior, st, [sensor], keep="final", backend="numba")
@@ -263,7 +371,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--n", type=int, nargs="*", default=[1, 1000, 10000])
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--steps-big", type=int, default=100, help="T for N >= 10^4")
-    ap.add_argument("--workloads", nargs="*", default=["W1m", "W2", "W3", "W4"])
+    ap.add_argument("--workloads", nargs="*", default=["W1m", "W2", "W3", "W4", "W5"])
     ap.add_argument("--numpy", action="store_true", help="also time the NumPy path")
     ap.add_argument("--compile-time", action="store_true", help="measure uncached first call")
     ap.add_argument("--memory", nargs="*", default=[], help="workloads for the 1e4 x 1e3 RSS")
@@ -291,6 +399,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"# T = {a.steps} (N >= 1e4: {a.steps_big}), N = {a.n}, allocator {malloc}, "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     peers = peer_rates_cpu(a.seed)
+    if "W5" in a.workloads:
+        peers.update(w5_peer_rates(PEER_STEPS["fp_ekf"], a.seed))
     print("# peers (one run; wall / CPU steps/s): " + ", ".join(
         f"{w} {m} {v[0]:.3g}/{v[1]:.3g}" for (w, m), v in peers.items()))  # fmt: skip
     ests = estimators()
@@ -305,8 +415,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if kind not in cache:
                 cache[kind] = data_for(kind, n, T, a.seed)
             z = cache[kind]
-            st = MeasurementStream(sp.DT * np.arange(1, T + 1), np.zeros(T, int), z)
-            prior = sp.prior_for(est, kind, n)
+            st = MeasurementStream(dt_for(kind) * np.arange(1, T + 1), np.zeros(T, int), z)
+            prior = prior_for(est, kind, n)
             warm = MeasurementStream(st.t[:3], st.sensor[:3], z[:, :3])
             run(est, prior, warm, [sensor], keep="final", backend="numba")
             wall, cpu = time_call(
@@ -329,7 +439,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "stonesoup": ss[0] if ss else None,
                 "load": os.getloadavg()[0],
             }
-            if a.numpy:
+            if a.numpy and kind == "reentry":  # speed.time_ours assumes speed.DT
+                secs = time_call(
+                    lambda est=est, prior=prior, st=st, s=sensor: run(
+                        est, prior, st, [s], keep="final"
+                    )
+                )[0]
+                row["numpy"] = n * T / secs
+            elif a.numpy:
                 row["numpy"] = n * T / sp.time_ours(est, prior, z, sensor)
             results.append(row)
             npy = row.get("numpy") or float("nan")
