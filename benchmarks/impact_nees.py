@@ -7,8 +7,10 @@ midcourse?
 Workload: ``--runs`` radar-noise draws of ``--scenario`` (default hokkaido-2023; one flight,
 :func:`trackers.alert_study.simulate_reports`), tracked by the ``--preset`` tracker with
 snapshots on a 10 s grid plus the times t_imp - ttg for each ``--ttg`` (t_imp the true rv
-impact time). The confirmed track on the rv is the one the scoring assigns to it with CLEAR MOT
-persistence (:func:`trackers.metrics.tracking.evaluate`, ``keep_correspondence=True``); the
+impact time). The confirmed track on the rv is the one the scoring assigns to it at that epoch
+by the optimal assignment (:func:`trackers.metrics.tracking.evaluate`,
+``keep_correspondence=False``: CLEAR MOT persistence with the 20 km cut-off can keep the rv
+matched to a track that drifted onto stage 3, a few hundred metres away); the
 tracker itself never sees the truth. Its belief N(x, P) is flown to the ground with the
 tracker's drag-free ballistic model (:func:`trackers.impact.predict.predict_impact`,
 ``--method``), and compared with the true rv impact point in the tangent plane of the
@@ -75,7 +77,7 @@ def _chunk(
     scans = ScanSequence.from_detections(det, radars)
     res = track(scans, radars, preset(tracker), epochs=epochs)
     t_track = time.perf_counter() - w0
-    ev = evaluate(res.log, flight, det, ScoreConfig(keep_correspondence=True))
+    ev = evaluate(res.log, flight, det, ScoreConfig(keep_correspondence=False))
     cols = np.searchsorted(res.log.epochs, t_dec)
     rows = ev.assignment.row[:, cols, rv_i]  # (runs, T) log row of the rv track, -1 none
     have = rows >= 0
