@@ -236,3 +236,25 @@ def test_holding_an_alert_without_evidence():
     # run 0: nothing contradicts the alert; run 1: a gated rv track predicts the sea for
     # 30 s; run 2: the only track is labelled stage (no evidence about the rv): held
     np.testing.assert_array_equal(hold.cancelled, [np.nan, 40, np.nan])
+
+
+def test_sustain_labels_keep_an_alert_through_a_label_swap():
+    """The rv label moves from the alerting track to its neighbour, which predicts the sea,
+    while the first track (now labelled stage) still predicts the region: with stage-labelled
+    tracks allowed to sustain, the alert stays; without, it is withdrawn. A stage track that
+    predicts the sea as well sustains nothing (the negative case)."""
+    rows = [(0, 10, 1, RV, C, 50, 10, 1, 0.9), (1, 10, 1, RV, C, 50, 10, 1, 0.9)]
+    for t in range(20, 200, 10):
+        a, n = 50 + t, 10 + t  # age, updates
+        rows += [(0, t, 1, 2, C, a, n, 1, 0.9), (0, t, 2, RV, C, a, n, 0, 1e-4)]
+        rows += [(1, t, 1, 2, C, a, n, 0, 1e-4), (1, t, 2, RV, C, a, n, 0, 1e-4)]
+    lg = _log(rows)
+    kw = dict(threshold=0.1, cancel_after_s=30.0, hold_without_evidence=True)
+    by_rv = alert_timeline(lg, ProbabilisticPolicy(**kw), HK)
+    by_any = alert_timeline(lg, ProbabilisticPolicy(**kw, sustain_labels=(RV, 0, 2)), HK)
+    np.testing.assert_array_equal(by_rv.issued, [10, 10])
+    np.testing.assert_array_equal(by_any.issued, [10, 10])  # issuing still needs an rv track
+    np.testing.assert_array_equal(by_rv.cancelled, [40, 40])
+    np.testing.assert_array_equal(by_any.cancelled, [np.nan, 40])
+    with pytest.raises(TypeError, match="sustain_labels"):
+        ProbabilisticPolicy(sustain_labels=[1, 2])  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from trackers.impact.alerts import (
     LABEL_RV,
+    LABEL_STAGE,
     LABEL_UNKNOWN,
     AlertTimeline,
     ImpactLog,
@@ -74,6 +75,9 @@ SYSTEMS: dict[str, tuple[str, Any]] = {
             cancel_after_s=20.0,
             only_labels=(LABEL_RV, LABEL_UNKNOWN),
             hold_without_evidence=True,
+            # a close rv / stage pair trades its labels with the noise: any qualifying track
+            # still predicting the region sustains the alert (issuing needs rv / unknown)
+            sustain_labels=(LABEL_RV, LABEL_UNKNOWN, LABEL_STAGE),
         ),
     ),
 }

@@ -200,9 +200,15 @@ class ProbabilisticPolicy:
         Only confirmed tracks alert.
     hold_without_evidence : bool
         Cancel only on contrary evidence: a decision time at which no track passes the
-        quality gates (the tracks were lost, or none is labelled rv / unknown any more)
+        quality gates (the tracks were lost, or none carries a sustaining label any more)
         holds an issued alert instead of counting towards ``cancel_after_s``. A warning
         withdrawn because the tracker lost the object is a miss for the residents.
+    sustain_labels : tuple[int, ...] or None
+        Labels whose tracks may sustain an issued alert (and, with
+        ``hold_without_evidence``, whose tracks count as evidence); None: ``only_labels``.
+        Labels decide who may *issue*; a wider set here keeps an alert while any qualifying
+        track still predicts the region — e.g. after the rv label moved from one track of a
+        close rv / stage pair to the other, which the tracker cannot resolve.
     """
 
     threshold: float = 1e-3
@@ -213,8 +219,15 @@ class ProbabilisticPolicy:
     only_labels: tuple[int, ...] = (LABEL_RV, LABEL_UNKNOWN)
     confirmed_only: bool = True
     hold_without_evidence: bool = False
+    sustain_labels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("only_labels", "sustain_labels"):
+            labels = getattr(self, name)
+            if labels is None and name == "sustain_labels":
+                continue
+            if not (isinstance(labels, tuple) and all(isinstance(v, int) for v in labels)):
+                raise TypeError(f"{name}: expected a tuple of label codes (int), got {labels!r}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold: expected a value in (0, 1], got {self.threshold}")
         if not 0.0 < self.cancel_factor <= 1.0:
@@ -260,10 +273,16 @@ def _check_log(log: ImpactLog, region_id: str, need_p: bool) -> None:
         )
 
 
-def _quality_gate(log: ImpactLog, policy: ProbabilisticPolicy) -> NDArray[np.bool_]:
-    """Rows whose track may speak for the alert (label, age, updates, status), (R,)."""
+def _quality_gate(
+    log: ImpactLog, policy: ProbabilisticPolicy, sustain: bool = False
+) -> NDArray[np.bool_]:
+    """Rows whose track may speak for the alert (label, age, updates, status), (R,): issue
+    with ``only_labels``, or (``sustain``) sustain with ``sustain_labels``."""
+    labels = policy.only_labels
+    if sustain and policy.sustain_labels is not None:
+        labels = policy.sustain_labels
     gate = np.asarray(log.track) >= 0  # placeholder rows never alert
-    gate &= np.isin(np.asarray(log.label), policy.only_labels)
+    gate &= np.isin(np.asarray(log.label), labels)
     gate &= np.asarray(log.track_age_s) >= policy.min_track_age_s
     gate &= np.asarray(log.n_updates) >= policy.min_updates
     if policy.confirmed_only:
@@ -287,9 +306,9 @@ def row_flags(
         sustain = trigger
     elif isinstance(policy, ProbabilisticPolicy):
         p = np.asarray(log.p_region[region.id], dtype=float)
-        gate = _quality_gate(log, policy)
-        trigger = gate & (p >= policy.threshold)
-        sustain = gate & (p >= policy.threshold * policy.cancel_factor)
+        trigger = _quality_gate(log, policy) & (p >= policy.threshold)
+        sustain = _quality_gate(log, policy, sustain=True)
+        sustain &= p >= policy.threshold * policy.cancel_factor
     else:
         raise TypeError(f"policy: expected one of {Policy}, got {type(policy).__name__}")
     return trigger, sustain | trigger
@@ -334,7 +353,7 @@ def alert_timeline(log: ImpactLog, policy: Policy, region: Region | str) -> Aler
     if isinstance(policy, ProbabilisticPolicy) and policy.hold_without_evidence:
         # a decision time without any track that passes the quality gates says nothing about
         # the impact: it holds an issued alert (cancellation needs contrary evidence)
-        k_gate = np.logical_or.reduceat(_quality_gate(log, policy)[order], start)
+        k_gate = np.logical_or.reduceat(_quality_gate(log, policy, sustain=True)[order], start)
         k_sus = k_sus | ~k_gate
     # Cancellation time of each decision time s: first logged time t > s of the same run with
     # t - s >= cancel_after_s (inf if none).
