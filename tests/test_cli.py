@@ -110,3 +110,20 @@ def test_track_writes_tracks_metrics_variants_and_figures(tmp_path, capsys):
     # results are never overwritten
     assert main(args) == 2
     assert "never overwritten" in capsys.readouterr().err
+
+
+def test_track_set_overrides_are_validated_and_recorded(tmp_path, capsys):
+    out = tmp_path / "trk"
+    base = ["track", "srbm-depressed", "--runs", "1", "--epoch", "5", "--no-progress",
+            "--no-figure"]  # fmt: skip
+    assert main([*base, "--set", "no_such_key=1", "--out", str(out)]) == 2
+    assert "no_such_key" in capsys.readouterr().err
+    assert main([*base, "--set", "q_ballistic=-1", "--out", str(out)]) == 2
+    assert "q_ballistic" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())  # nothing written on a bad setting
+    args = [*base, "--set", "drag_mode=true", "--set", "q_ballistic=0.5", "--out", str(out)]
+    assert main(args) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["overrides"] == {"drag_mode": True, "q_ballistic": 0.5}
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["config"]["overrides"] == {"drag_mode": True, "q_ballistic": 0.5}

@@ -297,6 +297,28 @@ def _scoring_variants(log: Any, flight: Any, det: Any, name: str) -> dict[str, d
     return out
 
 
+def _config_overrides(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings of ``--set`` -> TrackerConfig overrides (VALUE read as JSON:
+    true / false, numbers, "strings"; a bare word is a string)."""
+    from dataclasses import fields
+
+    from trackers.tracking.config import TrackerConfig
+
+    known = {f.name for f in fields(TrackerConfig)} - {"name", "earth"}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in known:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY a tracker setting "
+                             f"({', '.join(sorted(known))})")  # fmt: skip
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
 def cmd_track(args: argparse.Namespace) -> int:
     """``trackers track``: radar reports of a scenario -> tracks of every object -> scores."""
     from trackers.alert_study import simulate_reports
@@ -313,13 +335,17 @@ def cmd_track(args: argparse.Namespace) -> int:
     if not args.epoch > 0:
         raise ValueError(f"--epoch must be > 0 s, got {args.epoch}")
     check_run_dir(args.out)
+    overrides = _config_overrides(args.set or [])
+    for name in names:  # a bad key or value fails here, before any simulation
+        preset(name, **overrides)
     sc, flight, radars, det = simulate_reports(args.scenario, args.runs, args.seed, args.network)
     scans = ScanSequence.from_detections(det, radars, delivery=args.delivery, lag=args.lag)
     results, metrics = {}, []
     for name in names:
-        res = track(scans, radars, preset(name), epochs=args.epoch, chunk=args.chunk,
-                    progress=not args.no_progress)  # fmt: skip
+        res = track(scans, radars, preset(name, **overrides), epochs=args.epoch,
+                    chunk=args.chunk, progress=not args.no_progress)  # fmt: skip
         m = score(res.log, flight, det, tracker=name, keep_correspondence=True)
+        m["overrides"] = overrides
         m["scoring_variants"] = _scoring_variants(res.log, flight, det, name)
         m["seconds"] = round(res.seconds, 2)
         m["reports"] = res.reports
@@ -353,7 +379,8 @@ def cmd_track(args: argparse.Namespace) -> int:
             plot_tracks(res.log, flight, out / fname, run=0,
                         title=f"{sc.id}: {name} tracker, run 0")  # fmt: skip
     config = {"scenario": sc.id, "runs": args.runs, "trackers": names, "network": args.network,
-              "delivery": args.delivery, "lag_s": args.lag, "epoch_s": args.epoch}  # fmt: skip
+              "delivery": args.delivery, "lag_s": args.lag, "epoch_s": args.epoch,
+              "overrides": overrides}  # fmt: skip
     write_provenance(out, config=config, seeds={"radar_noise": args.seed})
     print(f"wrote {out}/")
     return 0
@@ -596,6 +623,9 @@ package, else under the current directory.""",
                    "drop (out-of-sequence reports dropped) (ideal)")
     s.add_argument("--lag", type=float, default=5.0, help="reorder-buffer lag [s] (5)")
     s.add_argument("--chunk", type=int, default=500, help="runs tracked at once (500)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a setting of the tracker preset(s), e.g. drag_mode=true, "
+                   "q_ballistic=0.1 (see trackers.tracking.TrackerConfig); repeatable")  # fmt: skip
     s.add_argument("--out", help="new or empty folder (default runs/<UTC time>-track-<id>)")
     s.add_argument("--no-figure", action="store_true", help="skip the figure")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
