@@ -124,6 +124,10 @@ class TrackerConfig:
         Initial track slots per run (doubled when full).
     earth : EarthModel
         Gravity and rotation of the motion models (default WGS-84 with J2, rotating).
+    backend : "numpy" or "numba"
+        Estimator steps (prediction, update, IMM mixing) in NumPy, the readable reference, or
+        compiled with Numba (:mod:`trackers.filters.compiled._step`; same results to rounding,
+        needs the optional dependency numba).
     """
 
     name: str = "separation-aware"
@@ -169,8 +173,11 @@ class TrackerConfig:
     max_step_drag: float = field(default=5.0, metadata={"units": "s"})
     capacity: int = 8
     earth: EarthModel = WGS84_FULL
+    backend: Literal["numpy", "numba"] = "numpy"
 
     def __post_init__(self) -> None:
+        if self.backend not in ("numpy", "numba"):
+            raise ValueError(f"backend must be 'numpy' or 'numba', got {self.backend!r}")
         if self.association not in ("gnn", "nn", "jpda"):
             raise ValueError(f"association must be 'gnn', 'nn' or 'jpda', got {self.association!r}")
         if self.association == "jpda" and self.motion != "ballistic":

@@ -158,7 +158,12 @@ def build_estimator(config: TrackerConfig) -> Filter | IMM:
     boost -> ballistic, ballistic -> boost or drag, drag -> ballistic (Blom & Bar-Shalom 1988;
     the drag mode as in Farina, Ristic & Benvenuti 2002, "Tracking a ballistic target:
     comparison of several nonlinear filters", IEEE TAES 38(3)).
+    With ``config.backend == "numba"`` its compiled twin (:mod:`trackers.filters.compiled._step`).
     """
+    if config.backend == "numba":
+        from trackers.filters.compiled._step import compiled_estimator
+
+        return compiled_estimator(build_estimator(replace(config, backend="numpy")))
     ballistic = Ballistic(
         earth=config.earth, q=config.q_ballistic, max_step=config.max_step_ballistic
     )
