@@ -7,7 +7,8 @@ when ``--ss-window`` is given (a full run takes it ~10 CPU minutes), and its rat
 reports per second. The ratio is "per run-equivalent": reports per second of ours over
 reports per second of Stone Soup.
 
-    python benchmarks/tracking_speed.py [--runs 1 20] [--quick] [--json FILE]
+    python benchmarks/tracking_speed.py [--runs 1 20] [--quick] [--backends numpy numba]
+        [--json FILE]
 
 Rows (printed and in the JSON list): ``workload``, ``method``, ``runs``, ``reports``,
 ``seconds``, ``reports_per_s``, ``peak_rss_mib`` and, for ours, ``x_stonesoup``.
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, nargs="+", default=[1, 20], help="Monte Carlo runs")
     p.add_argument("--trackers", nargs="+", default=["naive", "separation-aware"])
+    p.add_argument("--backends", nargs="+", default=["numpy"], choices=["numpy", "numba"],
+                   help="estimator steps in NumPy and/or compiled (TrackerConfig.backend); "
+                   "numba is warmed up on one run first (compile time not timed)")  # fmt: skip
     p.add_argument("--ss-window", type=float, nargs=2, default=[0.0, 300.0], metavar=("T0", "T1"),
                    help="time window [s] of the Stone Soup run (default 0 300)")  # fmt: skip
     p.add_argument("--no-stonesoup", action="store_true", help="skip Stone Soup")
@@ -108,15 +112,20 @@ def main(argv: list[str] | None = None) -> int:
         print(rows[-1], flush=True)
         if args.score:
             rows += _score_window(det, radars, res, tuple(args.ss_window), args.trackers)
+    if "numba" in args.backends:  # load (or compile) the kernels outside the timings
+        _, _, radars, det = simulate_reports("hokkaido-2023", 1, args.seed)
+        one = ScanSequence.from_detections(det, radars)
+        for name in args.trackers:
+            track(one, radars, preset(name, backend="numba"), epochs=5.0)
     for n in args.runs:
         _, _, radars, det = simulate_reports("hokkaido-2023", n, args.seed)
         scans = ScanSequence.from_detections(det, radars)
-        for name in args.trackers:
-            res = track(scans, radars, preset(name), epochs=5.0)
+        for name, backend in ((a, b) for a in args.trackers for b in args.backends):
+            res = track(scans, radars, preset(name, backend=backend), epochs=5.0)
             rate = res.reports / res.seconds
             row = {
                 "workload": "hokkaido-2023 full flight",
-                "method": name,
+                "method": name if backend == "numpy" else f"{name} (numba)",
                 "runs": n,
                 "reports": res.reports,
                 "seconds": round(res.seconds, 2),
