@@ -231,7 +231,7 @@ def ground_rows(x0, par, a, e2, level, step, max_time, time_tol, screen, want_st
         tmp = np.empty((6, 6))
         ws1 = np.empty((6, 6))
         ws2 = np.empty((5, 6, 6))
-        ar = np.empty((3, 3))
+        ar = np.empty((3, 7))  # Jacobian blocks [A_r, A_v, A_p] of compiled._kernels._ballistic
         up = np.empty(3)
         ph = np.empty((6, 6))
         for i in range(b * block, min(n, (b + 1) * block)):

@@ -49,7 +49,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from trackers.earth.wgs84 import J2
+from trackers.filters.compiled._params import motion_params
 from trackers.models.ballistic import Ballistic
 from trackers.models.events import AltitudeEvent, EventConfig, propagate_to_altitude
 
@@ -154,7 +154,9 @@ def _numba(
     xs = np.ascontiguousarray(np.broadcast_to(x, batch + (6,)).reshape(-1, 6))
     ts = np.broadcast_to(t0, batch).reshape(-1)
     e = model.earth
-    par = np.array([e.mu, e.a, 0.0 if e.gravity == "point-mass" else J2, e.w], float)
+    # the kernels' parameter layout (trackers.filters.compiled._params) of the drag-free twin
+    twin = dataclasses.replace(model, earth=dataclasses.replace(e, atmosphere="none"))
+    par = motion_params(twin, "propagate_to_ground")
     n = xs.shape[0]
     xe = np.full((n, 6), np.nan)
     tau = np.empty(n)

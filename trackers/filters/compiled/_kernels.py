@@ -123,6 +123,11 @@ LINEAR, BALLISTIC = 0, 1
 #: sensor kinds
 SENSOR_LINEAR, SENSOR_RADAR = 0, 1
 
+# Numba's on-disk cache of a module is keyed on that module's source file only: kernels of
+# trackers/impact/_kernels.py and compiled/_step_kernels.py that call functions of this file
+# keep their cached machine code when this file changes. After changing a signature or a
+# work-array layout here, delete the caches (find trackers -name "*.nbi" -o -name "*.nbc")
+# before testing; a fresh clone (CI) always compiles from source.
 _opts = dict(cache=True, nogil=True, error_model="numpy")
 
 
