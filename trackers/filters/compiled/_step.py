@@ -30,8 +30,8 @@ Supported (anything else raises ``ValueError`` naming it):
 Batches: beliefs of any batch shape ``(...)`` (flattened to ``(B,)``), ``dt`` a float or an
 array broadcastable to it. The RK4 substep count is the NumPy one, n = ceil(max |dt| /
 max_step) over the batch (:func:`trackers.models.integrate.substeps`), so a batch gives the
-same result as the NumPy path, not merely each run on its own. Batches of fewer than
-:data:`PARALLEL_FROM` beliefs run on one thread (see its comment for the measurement).
+same result as the NumPy path, not merely each run on its own. Every call runs on one
+thread (threads did not pay at the tracker's batch sizes; see ``_step_kernels``).
 
 Agreement: one step agrees with the NumPy estimator to rounding (means and covariances to
 ~2e-16 relative, NIS and log-likelihood to ~1e-12: the rounding of h(x) at a range of 1e6 m).
@@ -67,16 +67,8 @@ from trackers.models.boost import BoostThrustState
 from trackers.models.integrate import substeps
 from trackers.models.radar import RadarMeasurement
 
-__all__ = ["PARALLEL_FROM", "CompiledFilter", "CompiledIMM", "compiled_estimator"]
+__all__ = ["CompiledFilter", "CompiledIMM", "compiled_estimator"]
 
-#: Batches with at least this many beliefs run in parallel (numba threads, the ``_par``
-#: kernels), smaller ones serially. Measured on the shared 2-core machine (OpenMP layer,
-#: 2026-12-05), one IMM predict + update + gaussian cycle: serially ~9-10 us per belief; in
-#: parallel 1.2-1.3x faster from B = 128 at load ~1.5, but ~13 ms more per call at load ~4
-#: (the threads wait to be scheduled). The tracker's batches stay below ~500 beliefs: with a
-#: threshold of 128, 100 runs of hokkaido-2023 took 41.2 s (load ~2) against 41.8-43.8 s
-#: serially, for a second core kept busy. So they run serially.
-PARALLEL_FROM = 8192
 
 _MISSING = (
     "the compiled backend needs the optional dependency numba (>= 0.59): "
@@ -95,9 +87,9 @@ def _kernels() -> Any:
 
 
 def _entry(name: str, batch: int) -> Any:
-    """Kernel ``name`` for a batch of ``batch`` beliefs: the serial loop, or its parallel
-    ``_par`` twin from :data:`PARALLEL_FROM` beliefs on."""
-    return getattr(_kernels(), name + "_par" if batch >= PARALLEL_FROM else name)
+    """Kernel ``name`` (a serial loop over the ``batch`` beliefs; see the parallelism note of
+    :mod:`trackers.filters.compiled._step_kernels`)."""
+    return getattr(_kernels(), name)
 
 
 def _arr(a: Any, shape: tuple[int, ...]) -> NDArray:

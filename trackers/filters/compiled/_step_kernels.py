@@ -48,9 +48,11 @@ common space (N components). Per run:
       loglik = log sum_j c_j L_j; a missed detection leaves the modes and mu = c
     combined output: the same embedding and moment match with the weights mu.
 
-Parallelism: every entry point is a serial loop over the batch; its ``_par`` twin runs
-the same per-belief body under ``prange`` (compiled only when first used). The caller picks
-the twin for large batches only (:data:`trackers.filters.compiled._step.PARALLEL_FROM`).
+Parallelism: every entry point is a serial loop over the batch. Parallel twins (``prange``
+over the beliefs) were measured and dropped: one IMM predict + update + gaussian cycle costs
+~9-10 us per belief serially, threads gained 1.2-1.3x from 128 beliefs at load ~1.5 but cost
+~13 ms per call at load ~4, and the tracker's batches stay below ~500 beliefs (2-core
+machine, 2026-12-05).
 
 Numba's on-disk cache is keyed on this file only: after changing ``_kernels.py`` or the
 ``_params`` layout, touch this file too (or clear ``__pycache__``).
@@ -62,7 +64,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from trackers.filters.compiled._kernels import (
     _accel_jac,
@@ -276,8 +278,7 @@ def _pred_work(nmax):
 
 
 # --- single-model filter steps ----------------------------------------------------------------
-# Every entry point comes twice: a serial loop over the batch (work arrays allocated once per
-# call) and a ``_par`` twin with ``prange`` (work arrays per belief), compiled only if used.
+# Every entry point is a serial loop over the batch (work arrays allocated once per call).
 @njit(**_opts)
 def gauss_predict(x, P, dt, kind, par, ve, q, q2, nsub):
     """EKF prediction of B beliefs x (B, n), P (B, n, n) over dt (B,) [s]; returns (x-, P-)."""
@@ -286,18 +287,6 @@ def gauss_predict(x, P, dt, kind, par, ve, q, q2, nsub):
     Po = np.empty((B, n, n))
     wp = _pred_work(n)
     for b in range(B):
-        _mode_predict(kind, par, ve, q, q2, nsub, dt[b], x[b], P[b], n, xo[b], Po[b], wp)
-    return xo, Po
-
-
-@njit(parallel=True, **_opts)
-def gauss_predict_par(x, P, dt, kind, par, ve, q, q2, nsub):
-    """:func:`gauss_predict`, parallel over the batch."""
-    B, n = x.shape
-    xo = np.empty((B, n))
-    Po = np.empty((B, n, n))
-    for b in prange(B):
-        wp = _pred_work(n)
         _mode_predict(kind, par, ve, q, q2, nsub, dt[b], x[b], P[b], n, xo[b], Po[b], wp)
     return xo, Po
 
@@ -324,20 +313,6 @@ def gauss_update(x, P, z, skind, H, R, site, rot):
     xo, Po, nu, S, nis, ll = _gauss_update_out(B, n, m)
     wk = _work(n, m)
     for b in range(B):
-        nis[b], ll[b] = _update(
-            skind, H, R, site, rot, m, z[b], x[b], P[b], n, xo[b], Po[b], nu[b], S[b], wk
-        )
-    return xo, Po, nu, S, nis, ll
-
-
-@njit(parallel=True, **_opts)
-def gauss_update_par(x, P, z, skind, H, R, site, rot):
-    """:func:`gauss_update`, parallel over the batch."""
-    B, n = x.shape
-    m = z.shape[1]
-    xo, Po, nu, S, nis, ll = _gauss_update_out(B, n, m)
-    for b in prange(B):
-        wk = _work(n, m)
         nis[b], ll[b] = _update(
             skind, H, R, site, rot, m, z[b], x[b], P[b], n, xo[b], Po[b], nu[b], S[b], wk
         )
@@ -650,76 +625,6 @@ def imm_predict(
     return xo, Po, co
 
 
-@njit(parallel=True, **_opts)
-def imm_predict_par(
-    xs,
-    Ps,
-    mu,
-    dt,
-    tkind,
-    trans,
-    tau,
-    switching,
-    rowsum,
-    dims,
-    idx,
-    N,
-    fkind,
-    gown,
-    gcomp,
-    pmean,
-    pvar,
-    imp,
-    impv,
-    kinds,
-    pars,
-    ves,
-    qs,
-    q2s,
-    nsubs,
-):
-    """:func:`imm_predict`, parallel over the batch."""
-    B, M, nmax = xs.shape
-    xo = np.zeros((B, M, nmax))
-    Po = np.zeros((B, M, nmax, nmax))
-    co = np.empty((B, M))
-    for b in prange(B):
-        wk = _imm_work(M, N, nmax, 1)
-        _imm_predict_one(
-            b,
-            xs,
-            Ps,
-            mu,
-            dt,
-            tkind,
-            trans,
-            tau,
-            switching,
-            rowsum,
-            dims,
-            idx,
-            N,
-            fkind,
-            gown,
-            gcomp,
-            pmean,
-            pvar,
-            imp,
-            impv,
-            kinds,
-            pars,
-            ves,
-            qs,
-            q2s,
-            nsubs,
-            xo,
-            Po,
-            co,
-            wk,
-        )
-    return xo, Po, co
-
-
 @njit(**_opts)
 def imm_gaussian(xs, Ps, mu, dims, idx, N, fkind, gown, gcomp, pmean, pvar, imp, impv):
     """Combined Gaussians of B IMM beliefs in the common space: x (B, N), P (B, N, N)."""
@@ -729,37 +634,6 @@ def imm_gaussian(xs, Ps, mu, dims, idx, N, fkind, gown, gcomp, pmean, pvar, imp,
     xe = np.empty((M, N))
     pe = np.empty((M, N, N))
     for b in range(B):
-        _embed_match(
-            xs[b],
-            Ps[b],
-            mu[b],
-            dims,
-            idx,
-            N,
-            fkind,
-            gown,
-            gcomp,
-            pmean,
-            pvar,
-            imp,
-            impv,
-            xe,
-            pe,
-            xo[b],
-            Po[b],
-        )
-    return xo, Po
-
-
-@njit(parallel=True, **_opts)
-def imm_gaussian_par(xs, Ps, mu, dims, idx, N, fkind, gown, gcomp, pmean, pvar, imp, impv):
-    """:func:`imm_gaussian`, parallel over the batch."""
-    B, M = xs.shape[0], xs.shape[1]
-    xo = np.empty((B, N))
-    Po = np.empty((B, N, N))
-    for b in prange(B):
-        xe = np.empty((M, N))
-        pe = np.empty((M, N, N))
         _embed_match(
             xs[b],
             Ps[b],
@@ -895,20 +769,6 @@ def imm_update(xs, Ps, c, z, dims, skind, H, R, site, rot):
     xo, Po, mu, nu, S, nis, loglik = _imm_update_out(B, M, nmax, m)
     wk = _imm_work(M, 1, nmax, m)
     for b in range(B):
-        _imm_update_one(
-            b, xs, Ps, c, z, dims, skind, H, R, site, rot, xo, Po, mu, nu, S, nis, loglik, wk
-        )
-    return xo, Po, mu, nu, S, nis, loglik
-
-
-@njit(parallel=True, **_opts)
-def imm_update_par(xs, Ps, c, z, dims, skind, H, R, site, rot):
-    """:func:`imm_update`, parallel over the batch."""
-    B, M, nmax = xs.shape
-    m = z.shape[1]
-    xo, Po, mu, nu, S, nis, loglik = _imm_update_out(B, M, nmax, m)
-    for b in prange(B):
-        wk = _imm_work(M, 1, nmax, m)
         _imm_update_one(
             b, xs, Ps, c, z, dims, skind, H, R, site, rot, xo, Po, mu, nu, S, nis, loglik, wk
         )
