@@ -86,7 +86,7 @@ def _kernels() -> Any:
         raise
 
 
-def _entry(name: str, batch: int) -> Any:
+def _entry(name: str) -> Any:
     """Kernel ``name`` (a serial loop over the ``batch`` beliefs; see the parallelism note of
     :mod:`trackers.filters.compiled._step_kernels`)."""
     return getattr(_kernels(), name)
@@ -241,7 +241,7 @@ class CompiledFilter(Filter):
         x = _arr(mean, batch + (n,)).reshape(B, n)
         P = _arr(cov, batch + (n, n)).reshape(B, n, n)
         d = _batch_dt(dt, batch, B)
-        xo, Po = _entry("gauss_predict", B)(
+        xo, Po = _entry("gauss_predict")(
             x, P, d, mot.kind, mot.par, mot.ve, mot.q, mot.q2, _nsub(d, mot.max_step)
         )
         return Gaussian(xo.reshape(batch + (n,)), Po.reshape(batch + (n, n)))
@@ -258,7 +258,7 @@ class CompiledFilter(Filter):
         z = np.asarray(z, dtype=float)
         batch = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2], z.shape[:-1])
         B = math.prod(batch)
-        xo, Po, nu, S, nis, ll = _entry("gauss_update", B)(
+        xo, Po, nu, S, nis, ll = _entry("gauss_update")(
             _arr(mean, batch + (n,)).reshape(B, n),
             _arr(cov, batch + (n, n)).reshape(B, n, n),
             _arr(z, batch + (m,)).reshape(B, m),
@@ -307,6 +307,13 @@ class _Mixing(NamedTuple):
     ves: NDArray
     qs: NDArray
     q2s: NDArray
+
+    @property
+    def embedding(self) -> tuple:
+        """(dims, idx, N, fkind, gown, gcomp, pmean, pvar, imp, impv): the arguments of the
+        common-space embedding, in the kernels' order (mixing and combined output)."""
+        return (self.dims, self.idx, self.N, self.fkind, self.gown, self.gcomp, self.pmean,
+                self.pvar, self.imp, self.impv)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -424,7 +431,7 @@ class CompiledIMM(IMM):
         xs, Ps, mu, batch, B = self._pack(belief, np.shape(dt))
         d = _batch_dt(dt, batch, B)
         mots, mx = self._mots, self._mix
-        xo, Po, c = _entry("imm_predict", B)(
+        xo, Po, c = _entry("imm_predict")(
             xs,
             Ps,
             mu,
@@ -434,16 +441,7 @@ class CompiledIMM(IMM):
             mx.tau,
             mx.switching,
             mx.rowsum,
-            mx.dims,
-            mx.idx,
-            mx.N,
-            mx.fkind,
-            mx.gown,
-            mx.gcomp,
-            mx.pmean,
-            mx.pvar,
-            mx.imp,
-            mx.impv,
+            *mx.embedding,
             mx.kinds,
             mx.pars,
             mx.ves,
@@ -461,7 +459,7 @@ class CompiledIMM(IMM):
         m = rad.m
         if z.shape[-1] != m:
             raise ValueError(f"z must be (..., {m}) for this sensor, got shape {z.shape}")
-        xo, Po, mu, nu, S, nis, ll = _entry("imm_update", B)(
+        xo, Po, mu, nu, S, nis, ll = _entry("imm_update")(
             xs,
             Ps,
             c,
@@ -483,22 +481,13 @@ class CompiledIMM(IMM):
 
     def gaussian(self, belief: IMMBelief) -> Gaussian:
         """Combined estimate in the common space, ``(..., N)`` (as :meth:`IMM.gaussian`)."""
-        xs, Ps, mu, batch, B = self._pack(belief, ())
+        xs, Ps, mu, batch, _ = self._pack(belief, ())
         mx = self._mix
-        x, P = _entry("imm_gaussian", B)(
+        x, P = _entry("imm_gaussian")(
             xs,
             Ps,
             mu,
-            mx.dims,
-            mx.idx,
-            mx.N,
-            mx.fkind,
-            mx.gown,
-            mx.gcomp,
-            mx.pmean,
-            mx.pvar,
-            mx.imp,
-            mx.impv,
+            *mx.embedding,
         )
         return Gaussian(x.reshape(batch + (mx.N,)), P.reshape(batch + (mx.N, mx.N)))
 
