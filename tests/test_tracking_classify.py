@@ -1,0 +1,92 @@
+"""The rv / stage classifier on hand-made track tables: the detection-rate test, the held
+decision, and the default rule."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+from trackers.tracking import separation_aware
+from trackers.tracking.classify import LABELS, hold_decisions, label_tracks
+from trackers.tracking.table import CONFIRMED
+from trackers.tracking.tracker import _Tracker
+
+RV, STAGE = LABELS.index("rv"), LABELS.index("stage")
+
+
+def _pair(runs: int = 2):
+    """Runs of two confirmed sibling tracks after the last separation: slot 0 the parent
+    (more hits), slot 1 its child; both carry the same thrust evidence."""
+    tb = _Tracker(separation_aware(), [], runs=runs).table
+    tb.grow(2)
+    tb.status[:, :2] = CONFIRMED
+    tb.id[:, :2] = [0, 1]
+    tb.parent[:, :2] = [-1, 0]
+    tb.born[:, :2] = [0.0, 230.0]
+    tb.hits[:, :2] = [400, 100]
+    tb.thrust_last[:, 0] = 220.0
+    tb.thrust_inherited[:, 1] = 220.0
+    return tb
+
+
+def _rates(tb, run: int, p: tuple[float, float], o: float = 60.0) -> None:
+    """Set the forgetting counters of the pair in ``run`` to rates ``p`` over ``o`` chances."""
+    tb.rate_o[run, :2] = o
+    tb.rate_h[run, :2] = np.array(p) * (o + 2.0) - 1.0
+
+
+def test_a_decisive_rate_test_labels_the_rarely_detected_track():
+    tb = _pair()
+    _rates(tb, 0, (0.95, 0.55))  # the child is seen far less often: the rv
+    _rates(tb, 1, (0.80, 0.78))  # no evidence: the default (thrust, then hits) -> parent
+    label, conf = label_tracks(tb)
+    assert label[0, :2].tolist() == [STAGE, RV]
+    assert label[1, :2].tolist() == [RV, STAGE]
+    # confidence: Phi(z) of the two-proportion test, shared by the stage
+    p, q, o = 0.55, 0.95, 60.0
+    z = (q - p) / np.sqrt(0.75 * 0.25 * 2 / o)
+    np.testing.assert_allclose(conf[0, 1], ndtr(z), rtol=1e-12)
+    assert conf[0, 0] == conf[0, 1] and 0.5 < conf[1, 0] < 0.6
+
+
+def test_a_held_decision_survives_converging_rates_until_a_decisive_contrary_test():
+    tb = _pair()
+    _rates(tb, 0, (0.95, 0.55))
+    _rates(tb, 1, (0.95, 0.55))
+    hold_decisions(tb)
+    held = tb.rv_hold.copy()
+    assert held[0, 1] > 0.99 and held[0, 0] == 0.0
+    # reentry: both detected on nearly every scan, no decisive test in run 0 any more
+    _rates(tb, 0, (0.97, 0.96))
+    hold_decisions(tb)  # an undecided instant keeps the hold
+    np.testing.assert_array_equal(tb.rv_hold[0], held[0])
+    label, conf = label_tracks(tb)
+    assert label[0, :2].tolist() == [STAGE, RV]
+    assert conf[0, 1] == held[0, 1]
+    # negative case: without the held decision the same rates give the default (the parent)
+    tb.rv_hold[0] = 0.0
+    assert label_tracks(tb)[0][0, :2].tolist() == [RV, STAGE]
+    tb.rv_hold[0] = held[0]
+    # a decisive test for the other track moves the label and the hold
+    _rates(tb, 0, (0.50, 0.96))
+    hold_decisions(tb)
+    assert tb.rv_hold[0, 0] > 0.99 and tb.rv_hold[0, 1] == 0.0
+    assert label_tracks(tb)[0][0, :2].tolist() == [RV, STAGE]
+    # run 1 was never touched by run 0's decisions
+    np.testing.assert_array_equal(tb.rv_hold[1], held[1])
+
+
+def test_a_freed_slot_loses_its_hold_and_the_naive_rule_ignores_holds():
+    tb = _pair(1)
+    _rates(tb, 0, (0.95, 0.55))
+    hold_decisions(tb)
+    tb.clear(np.array([0]), np.array([1]))
+    assert tb.rv_hold[0, 1] == 0.0
+    label, _ = label_tracks(tb)
+    assert label[0, 0] == RV  # the survivor, by default
+    tb2 = _pair(1)
+    _rates(tb2, 0, (0.95, 0.55))
+    hold_decisions(tb2, classify=False)
+    assert not tb2.rv_hold.any()
+    # the naive rule: the oldest confirmed track is the rv, the others stay unknown
+    assert label_tracks(tb2, classify=False)[0][0, :2].tolist() == [RV, LABELS.index("unknown")]
