@@ -167,3 +167,22 @@ def test_selection_matrix_slices_equal_the_matrix_products():
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-13)
     np.testing.assert_allclose(a.cov, b.cov, rtol=1e-13)
     np.testing.assert_allclose(a.nis, b.nis, rtol=1e-12)
+
+
+def test_small_matmul_handles_shared_and_empty_stacks():
+    """``linalg_small.matmul`` against ``np.matmul``: a broadcast (shared) operand takes the
+    one-GEMM path, and an empty stack (all-zero strides in NumPy) must not be mistaken for
+    one."""
+    from trackers.filters.linalg_small import matmul
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 3, 4))
+    B = rng.normal(size=(4, 2))
+    Bs = np.broadcast_to(B, (5, 4, 2))
+    np.testing.assert_allclose(matmul(A, Bs), A @ B, rtol=1e-14)
+    np.testing.assert_allclose(matmul(np.broadcast_to(B.T, (5, 2, 4)), A.swapaxes(1, 2)),
+                               B.T @ A.swapaxes(1, 2), rtol=1e-14)  # fmt: skip
+    for shape in ((0, 3, 4), (2, 0, 3, 4)):
+        E = np.zeros(shape)
+        out = matmul(E, np.zeros((*shape[:-2], 4, 2)))
+        assert out.shape == (*shape[:-2], 3, 2)

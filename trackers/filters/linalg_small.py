@@ -309,8 +309,11 @@ def selection_slice(H: NDArray) -> slice | None:
 
 
 def _unbroadcast(A: NDArray) -> NDArray:
-    """The single (k, m) matrix behind a ``np.broadcast_to`` view (all batch strides 0)."""
-    if A.ndim > 2 and all(st == 0 for st in A.strides[:-2]):
+    """The single (k, m) matrix behind a ``np.broadcast_to`` view (all batch strides 0).
+
+    An empty stack is returned as is: NumPy gives empty arrays all-zero strides.
+    """
+    if A.ndim > 2 and A.size and all(st == 0 for st in A.strides[:-2]):
         return A[(0,) * (A.ndim - 2)]
     return A
 
