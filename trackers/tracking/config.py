@@ -136,9 +136,10 @@ class TrackerConfig:
     earth : EarthModel
         Gravity and rotation of the motion models (default WGS-84 with J2, rotating).
     backend : "numpy" or "numba"
-        Estimator steps (prediction, update, IMM mixing) in NumPy, the readable reference, or
-        compiled with Numba (:mod:`trackers.filters.compiled._step`; same results to rounding,
-        needs the optional dependency numba).
+        Estimator steps (prediction, update, IMM mixing) and gating in NumPy, the readable
+        reference, or compiled with Numba (:mod:`trackers.filters.compiled._step` and
+        :mod:`trackers.filters.compiled._gate`; same results to rounding, needs the optional
+        dependency numba).
     """
 
     name: str = "separation-aware"

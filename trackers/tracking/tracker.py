@@ -447,15 +447,19 @@ class _Tracker:
             self._event(r, t, tb.id[r, k], "broken")
             tb.clear(r, k)
 
-    @staticmethod
-    def _innovations(sen: _Sensor, g: Gaussian, zr: NDArray) -> tuple[NDArray, ...]:
+    def _innovations(self, sen: _Sensor, g: Gaussian, zr: NDArray) -> tuple[NDArray, ...]:
         """Innovations of candidate beliefs ``g`` (C,) against reports ``zr`` (C, M, m):
 
             zhat = h(x), S = H P H' + R, nu = z - zhat (angles wrapped; NaN slots -> 0),
             d2 = nu' S^-1 nu
 
-        Returns (zhat, H, HP, S, Sinv, logdet, nu, d2).
+        Returns (zhat, H, HP, S, Sinv, logdet, nu, d2). With ``backend="numba"`` one compiled
+        call (:mod:`trackers.filters.compiled._gate`; this code is its reference).
         """
+        if self.cfg.backend == "numba":
+            from trackers.filters.compiled._gate import compiled_innovations
+
+            return compiled_innovations(sen.model, g, zr)
         zhat, H = sen.model.measure_with_jacobian(g.mean)  # (C, m), (C, m, n)
         HP = matmul(H, g.cov)
         S = symmetrize(matmul(HP, H.swapaxes(-1, -2)) + sen.model.noise_cov())
@@ -536,9 +540,14 @@ class _Tracker:
         # (a faint reentry vehicle next to a bright stage must not be pulled onto the stage).
         if cfg.merged_updates:
             # widened gates: R + R_cell (the resolution cell) around each candidate
-            Sm = symmetrize(HPH + sen.model_merged.noise_cov())
-            Sminv, _ = inv_spd(Sm)
-            d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
+            if cfg.backend == "numba":
+                from trackers.filters.compiled._gate import compiled_widened_gate
+
+                d2m = compiled_widened_gate(HPH, nu, sen.model_merged).d2
+            else:
+                Sm = symmetrize(HPH + sen.model_merged.noise_cov())
+                Sminv, _ = inv_spd(Sm)
+                d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
             near_m = valid[ri] & (d2m < G)
             alone = near_m.sum(axis=1) == 1
             owner = np.full((N, M), -1, np.int64)  # slot of the track that took each report
