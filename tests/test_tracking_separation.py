@@ -15,7 +15,7 @@ from trackers.filters.trees import tree_leaves
 from trackers.metrics.tracking import score
 from trackers.tracking import ScanSequence, preset, separation_aware, track
 from trackers.tracking.table import CONFIRMED
-from trackers.tracking.tracker import _Tracker, build_estimator
+from trackers.tracking.tracker import _Sensor, _Tracker, build_estimator
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,47 @@ def test_handover_exchanges_estimates_only_for_a_faster_confirmed_child():
     ((run, _t, trk, kind, other),) = tr.events
     assert run.tolist() == [0] and trk.tolist() == [0] and other.tolist() == [1]
     assert kind.tolist() == [tracker_module.EVENT_KINDS.index("handover")]
+
+
+def test_a_track_whose_covariance_lost_definiteness_is_deleted_not_the_batch():
+    """A finite belief with an indefinite covariance (seen with the drag mode: explicit RK4
+    is unstable for a low-beta track in dense air, rho |v| h / (2 beta) >> 1) gives log det
+    S = NaN; before the guard the GNN miss cost NaN raised for the whole batch."""
+    _sc, _flight, radars, det = simulate_reports("srbm-depressed", 2, 0)
+    scans = ScanSequence.from_detections(det, radars)
+    by_id = {r.id: r for r in radars}
+    tr = _Tracker(separation_aware(), [_Sensor.of(by_id[s]) for s in scans.sensors], 2)
+    tb = tr.table
+    seq = list(scans)
+    i = 0
+    while not ((tb.status == CONFIRMED).any(axis=1)).all():
+        tr.step(seq[i])
+        i += 1
+    r, k = np.nonzero(tb.status == CONFIRMED)
+    k1 = k[r == 1][:1]
+    victim = int(tb.id[1, k1[0]])
+    belief = tb.take(np.ones(1, int), k1)
+    sen = tr.sensors[seq[i].sensor]
+    # position block with a negative variance along the line of sight (positive trace)
+    u = tb.pv[1, k1[0], :3] - sen.site_ecef
+    u /= np.linalg.norm(u)
+    bad = 4e6 * np.eye(3) - 5e6 * np.outer(u, u)
+
+    def corrupt(g):
+        cov = g.cov.copy()
+        cov[:, :3, :3] = bad
+        return g._replace(cov=cov)
+
+    tr._refresh(np.ones(1, int), k1, belief._replace(modes=tuple(map(corrupt, belief.modes))))
+    assert not tr._suspect  # finite: not caught by the non-finite check
+    g = tr.est.gaussian(tb.take(np.ones(1, int), k1))
+    *_, logdet, _, _ = tr._innovations(sen, g, np.zeros((1, 0, sen.model.ndim_meas)))
+    assert np.isnan(logdet).all()  # the precondition: no valid gate
+    alive0 = set(tb.id[0][tb.status[0] == CONFIRMED].tolist())
+    for scan in seq[i : i + 40]:
+        tr.step(scan)
+    kinds = tracker_module.EVENT_KINDS
+    broken = [(int(a), int(c)) for ev in tr.events for a, c, kd in zip(ev[0], ev[2], ev[3],
+              strict=True) if kd == kinds.index("broken")]  # fmt: skip
+    assert broken == [(1, victim)]
+    assert alive0 <= set(tb.id[0][tb.status[0] == CONFIRMED].tolist())  # run 0 unaffected

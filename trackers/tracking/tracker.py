@@ -270,6 +270,7 @@ class _Tracker:
         self.seeds = SeedPool(runs, 16)
         self.events: list[tuple[NDArray, ...]] = []
         self._suspect: list[tuple[NDArray, NDArray]] = []  # slots written non-finite
+        self._indefinite: list[tuple[NDArray, NDArray, NDArray]] = []  # (run, slot, id)
         self._next_label = -np.inf  # next scan time at which classifier decisions are held
 
     # ------------------------------------------------------------------ beliefs
@@ -426,12 +427,25 @@ class _Tracker:
         self._drop_broken(t)
 
     def _drop_broken(self, t: float) -> None:
-        """Delete live tracks whose estimate is no longer finite (event ``broken``).
+        """Delete live tracks whose estimate is no longer finite, or whose innovation
+        covariance was indefinite in this scan (:meth:`_gateable`) (event ``broken``).
 
         A numerically broken filter (e.g. every IMM mode's likelihood underflowing for a
         wildly wrong association) must cost its track, not the whole batch of runs.
         """
         tb = self.table
+        if self._indefinite:
+            r = np.concatenate([a for a, _, _ in self._indefinite])
+            k = np.concatenate([b for _, b, _ in self._indefinite])
+            i = np.concatenate([c for _, _, c in self._indefinite])
+            self._indefinite.clear()
+            # still the same live track (its slot may have been freed and reused this scan)
+            drop = (tb.status[r, k] != FREE) & (tb.id[r, k] == i)
+            key = np.unique(r[drop] * tb.K + k[drop])
+            r, k = key // tb.K, key % tb.K
+            if r.size:
+                self._event(r, t, tb.id[r, k], "broken")
+                tb.clear(r, k)
         if not self._suspect:
             return
         r = np.concatenate([a for a, _ in self._suspect])
@@ -469,6 +483,21 @@ class _Tracker:
         d2 = np.einsum("cmi,cij,cmj->cm", nu, Sinv, nu)
         return zhat, H, HP, S, Sinv, logdet, nu, d2
 
+    def _gateable(self, ri: NDArray, ki: NDArray, logdet: NDArray) -> NDArray:
+        """Candidates whose innovation covariance S is positive definite, ``(C,)`` bool.
+
+        A finite belief whose covariance has lost positive definiteness (rounding in an
+        update or in the IMM mixing) gives an indefinite S, log det S = NaN and no valid gate.
+        Such a track takes no report and is deleted at the end of the scan (event
+        ``broken``): one broken filter must not stop the batch of runs.
+        """
+        ok = np.isfinite(logdet)
+        if not ok.all():
+            tb = self.table
+            r, k = ri[~ok], ki[~ok]
+            self._indefinite.append((r, k, tb.id[r, k]))
+        return ok
+
     def _gnn(self, ri: NDArray, ki: NDArray, cost: NDArray, feas: NDArray,
              miss: NDArray) -> NDArray:  # fmt: skip
         """GNN over candidate tracks (ri, ki) with costs / gates ``(C, M)`` and miss costs
@@ -499,7 +528,9 @@ class _Tracker:
         g = self.est.gaussian(pred)
         zhat, H, HP, S, Sinv, logdet, nu, d2 = self._innovations(sen, g, z[ri])
         G = self.gate[m]
-        feas = near & valid[ri] & (d2 < G)
+        ok = self._gateable(ri, ki, logdet)
+        logdet = np.where(ok, logdet, 0.0)
+        feas = near & valid[ri] & (d2 < G) & ok[:, None]
         cost = d2 + logdet[:, None]
         if cfg.association == "gnn":
             assign = self._gnn(ri, ki, cost, feas, G + logdet)
@@ -548,7 +579,7 @@ class _Tracker:
                 Sm = symmetrize(HPH + sen.model_merged.noise_cov())
                 Sminv, _ = inv_spd(Sm)
                 d2m = np.einsum("cmi,cij,cmj->cm", nu, Sminv, nu)
-            near_m = valid[ri] & (d2m < G)
+            near_m = valid[ri] & (d2m < G) & ok[:, None]
             alone = near_m.sum(axis=1) == 1
             owner = np.full((N, M), -1, np.int64)  # slot of the track that took each report
             took = hit & (assign >= 0)  # (merged updates below take no report)
@@ -638,7 +669,9 @@ class _Tracker:
         g = self.est.gaussian(belief)
         *_, logdet, _nu, d2 = self._innovations(sen, g, z[r])
         G = self.spawn_gate[m]
-        feas = free[r] & (d2 < G)
+        ok = self._gateable(r, k, logdet)
+        logdet = np.where(ok, logdet, 0.0)
+        feas = free[r] & (d2 < G) & ok[:, None]
         if not feas.any():
             return hit
         a = self._gnn(r, k, d2 + logdet[:, None], feas, G + logdet)
