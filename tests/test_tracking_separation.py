@@ -233,3 +233,51 @@ def test_a_track_whose_covariance_lost_definiteness_is_deleted_not_the_batch():
               strict=True) if kd == kinds.index("broken")]  # fmt: skip
     assert broken == [(1, victim)]
     assert alive0 <= set(tb.id[0][tb.status[0] == CONFIRMED].tolist())  # run 0 unaffected
+
+
+def _continuation_table(runs: int):
+    """Slot 0: an old confirmed track extrapolating to x0 at t = 100 s; slot 1: a young
+    confirmed track (no parent, born at 90 s, updated at 100 s) 2 km from it."""
+    tr = _Tracker(separation_aware(), [], runs=runs)
+    tb = tr.table
+    tb.grow(3)
+    x0 = np.array([3.0e6, 3.0e6, 4.0e6])
+    tb.status[:, :2] = CONFIRMED
+    tb.id[:, :2] = [0, 5]
+    tb.born[:, :2] = [10.0, 90.0]
+    tb.t[:, :2] = 100.0
+    tb.t_update[:, :2] = [97.0, 100.0]
+    tb.pv[:, 0, :3] = x0
+    tb.pv[:, 1, :3] = x0 + [2e3, 0.0, 0.0]
+    tb.pv[:, :2, 3:] = [0.0, 0.0, 100.0]
+    tb.P6[:, :2] = np.eye(6) * 100.0**2
+    tb.consec_miss[:, 0] = 4
+    tree_leaves(tb.belief)[0][:, 1] = 42.0  # travels with the young track's estimate
+    return tr, tb
+
+
+def test_continuation_gives_the_lost_tracks_id_the_new_estimate():
+    """Run 0: the old track has missed 4 scans and the young one sits inside its spawn gate:
+    the old id continues with the young estimate. Negative cases: run 1's old track has not
+    missed, run 2's young track is a child (a separation), run 3 has a healthy third track
+    nearer to the young one, run 4's young track is 30 km away."""
+    tr, tb = _continuation_table(5)
+    tb.consec_miss[1, 0] = 0
+    tb.parent[2, 1] = 0
+    tb.status[3, 2] = CONFIRMED
+    tb.id[3, 2] = 9
+    tb.t[3, 2] = 100.0
+    tb.pv[3, 2] = tb.pv[3, 1] + [100.0, 0, 0, 0, 0, 0]
+    tb.P6[3, 2] = np.eye(6) * 100.0**2
+    tb.pv[4, 1, :3] += [28e3, 0.0, 0.0]
+    before = tb.pv.copy()
+    tr._continue_lost(100.0)
+    np.testing.assert_array_equal(tb.pv[0, 0], before[0, 1])
+    assert tb.status[0, 1] == 0 and tb.consec_miss[0, 0] == 0 and tb.id[0, 0] == 0
+    assert np.all(tree_leaves(tb.belief)[0][0, 0] == 42.0)
+    for run in (1, 2, 3, 4):
+        np.testing.assert_array_equal(tb.pv[run, :2], before[run, :2])
+        assert tb.status[run, 1] == CONFIRMED
+    ((run, _t, trk, kind, other),) = tr.events
+    assert run.tolist() == [0] and trk.tolist() == [0] and other.tolist() == [5]
+    assert kind.tolist() == [tracker_module.EVENT_KINDS.index("continuation")]

@@ -17,7 +17,9 @@ spawned next to a confirmed parent from the parent's state (a separated object s
 parent's position and velocity up to the separation impulse), re-acquisition of a track
 that lost its report through its spawn gate before any child is spawned, merged
 (unresolved) reports allowed to update a second track with the resolution cell added to R,
-deletion after a miss run that is improbable for the track's own detection rate, NIS CUSUM
+deletion after a miss run that is improbable for the track's own detection rate, the stack's
+track id kept through boost separations (handover), a track that lost its object continued
+on the new track started on it (continuation), NIS CUSUM
 and IMM mode-probability separation tests, and rv / stage labels from sustained thrust
 after a separation and the relative detection rate of siblings
 (:mod:`trackers.tracking.classify`).
@@ -67,6 +69,11 @@ class TrackerConfig:
         parent along the velocity (the stack, thrusting away from the spent stage), the two
         exchange their estimates so the parent's id stays with the stack
         (``_Tracker._handover``).
+    continuation : bool
+        Let a confirmed track that has missed 3 opportunities in a row continue on a new track
+        (no parent, confirmed within 30 s) started inside its spawn gate: the old track takes
+        the new estimate and keeps its id, the new one is deleted (``_Tracker._continue_lost``;
+        an object decelerating beyond the motion model re-initiated as a duplicate).
     separation_test : bool
         Run the NIS CUSUM on every track (events in the tracker output).
     classify : bool
@@ -151,6 +158,7 @@ class TrackerConfig:
     reacquire: bool = True
     merged_updates: bool = True
     handover: bool = True
+    continuation: bool = True
     separation_test: bool = True
     classify: bool = True
     gate_prob: float = 0.9999
@@ -242,6 +250,7 @@ def naive(**overrides) -> TrackerConfig:
         spawn=False,
         reacquire=False,
         handover=False,
+        continuation=False,
         delete_miss_prob=0.999,
         merged_updates=False,
         separation_test=False,

@@ -41,7 +41,10 @@ Central-level fusion: every radar's reports update one track table per run. For 
    (Page 1954; a jump in the dynamics shows as a run of large NIS) logs separation /
    manoeuvre alarms. Detection-rate counters skip *unresolved* scans (fewer reports in the
    widened gates of a cluster than tracks in it), which say nothing about an object's own
-   detection probability.
+   detection probability. Identity repairs: with ``handover`` a child spawned in the boost
+   that turns out to be the thrusting stack exchanges estimates with its parent
+   (:meth:`_Tracker._handover`); with ``continuation`` a track that lost its object continues
+   on a new track started on it (:meth:`_Tracker._continue_lost`).
 6. **Initiation and spawning.** With ``spawn``, a free report inside the spawn gate of a
    confirmed track that took another report of the same scan starts a *child*: prior = the
    parent's prediction with the allowance added, then the report's update; parent id and
@@ -113,8 +116,15 @@ _HANDOVER_S = 15.0
 _HANDOVER_DELAY = 12.0
 #: ... when the child is this much faster than its parent along the velocity [std devs].
 _HANDOVER_Z = 2.0
+#: Continuation (:meth:`_Tracker._continue_lost`): a new track at most this old [s] ...
+_CONTINUE_S = 30.0
+#: ... continues an older track that missed at least this many opportunities in a row.
+_CONTINUE_MISSES = 3
 
-EVENT_KINDS = ("birth", "spawn", "confirm", "delete", "cusum", "reacquire", "broken", "handover")
+EVENT_KINDS = (
+    "birth", "spawn", "confirm", "delete", "cusum", "reacquire", "broken", "handover",
+    "continuation",
+)  # fmt: skip
 
 
 class TrackerEvents(NamedTuple):
@@ -264,6 +274,7 @@ class _Tracker:
         self.n = (8 if self.drag else 7) if self.imm else 6
         self.gate = {m: float(chi2.ppf(cfg.gate_prob, m)) for m in (3, 4)}
         self.spawn_gate = {m: float(chi2.ppf(cfg.spawn_gate_prob, m)) for m in (3, 4)}
+        self.spawn_gate_3 = self.spawn_gate[3]
         one = np.ones((1, 3))
         template = self._prior(one, np.eye(3)[None], 2 * one, np.eye(3)[None], np.ones(1))
         self.table = TrackTable(runs, cfg.capacity, template)
@@ -418,6 +429,8 @@ class _Tracker:
         self._manage(act_r, act_k, hit, opp, t, alt_ex < _GROUND, unres)
         if cfg.handover and self.imm:
             self._handover(t)
+        if cfg.continuation and ci.size:
+            self._continue_lost(t)
         if cfg.prune_d2 > 0 and ci.size > 1:
             self._prune_duplicates(t)
         # 6. initiation and spawning from the reports no track used
@@ -875,6 +888,72 @@ class _Tracker:
         p_d = (tb.rate_h[ri, ki] + 1.0) / (tb.rate_o[ri, ki] + 2.0)
         k = np.log(cfg.delete_miss_prob) / np.log1p(-np.minimum(p_d, 1.0 - 1e-9))
         return np.maximum(cfg.delete_misses, np.ceil(k))
+
+    def _continue_lost(self, t: float) -> None:
+        """Let a confirmed track that lost its object continue on a new track started on it.
+
+        An object that manoeuvres beyond the motion model (a tumbling stage decelerating at
+        tens of g in the last seconds of reentry, with the drag-free model) leaves its track's
+        gate and even its spawn gate; its reports pair up and start a new track while the old
+        one coasts on, missing. A confirmed new track (no parent, born within
+        ``_CONTINUE_S``, updated in this scan) whose position lies inside the spawn gate of an
+        older confirmed track of the same run that has missed at least ``_CONTINUE_MISSES``
+        opportunities in a row,
+
+            d2 = dp' (P_old + P_new + sigma_sp^2 I + (sigma_v dt)^2 I)^-1 dp < chi2_3^-1(p_sp),
+
+        with the old track extrapolated to t with gravity only (as the coarse gate) — and
+        nearer to it than to any confirmed track that is not missing — is the same object:
+        the old track takes the new one's estimate and keeps its id and history, the new one is
+        deleted (event ``continuation``, other = the new track's id).
+        """
+        tb = self.table
+        cfg = self.cfg
+        young = ((tb.status == CONFIRMED) & (tb.parent < 0) & (tb.t_update == t)
+                 & (t - tb.born <= _CONTINUE_S))  # fmt: skip
+        lost = (tb.status == CONFIRMED) & (tb.consec_miss >= _CONTINUE_MISSES)
+        runs = np.flatnonzero(young.any(axis=1) & lost.any(axis=1))
+        if runs.size == 0:
+            return
+        K = tb.K
+        yr, yk = np.nonzero(young[runs])
+        yr = runs[yr]
+        # every (young, other confirmed track of its run) pair
+        ok = (tb.status[yr] == CONFIRMED) & (np.arange(K)[None, :] != yk[:, None])
+        pi, ok_k = np.nonzero(ok)
+        r, a, b = yr[pi], yk[pi], ok_k  # a: young slot, b: other slot
+        dt = t - tb.t[r, b]
+        p, v = tb.pv[r, b, :3], tb.pv[r, b, 3:]
+        rn = np.linalg.norm(p, axis=-1, keepdims=True)
+        p_ex = p + v * dt[:, None] - 0.5 * MU * p / rn**3 * (dt**2)[:, None]
+        sig_v2 = np.trace(tb.P6[r, b, 3:, 3:], axis1=-2, axis2=-1) / 3.0
+        add = cfg.spawn_pos_sigma**2 + sig_v2 * dt**2
+        C = tb.P6[r, b, :3, :3] + tb.P6[r, a, :3, :3] + add[:, None, None] * np.eye(3)
+        dp = tb.pv[r, a, :3] - p_ex
+        d2 = np.einsum("ci,cij,cj->c", dp, np.linalg.inv(C), dp)
+        d2 = np.where(np.isfinite(d2), d2, np.inf)
+        # the nearest other track of each young track must be a lost, older one
+        full = np.full((yr.size, K), np.inf)
+        full[pi, ok_k] = d2
+        best = np.argmin(full, axis=1)
+        d2b = full[np.arange(yr.size), best]
+        cand = ((d2b < self.spawn_gate_3) & lost[yr, best]
+                & (tb.born[yr, best] < tb.born[yr, yk]))  # fmt: skip
+        if not cand.any():
+            return
+        yr, yk, ok_b, d2b = yr[cand], yk[cand], best[cand], d2b[cand]
+        # one young track per lost track (the nearest)
+        order = np.argsort(d2b, kind="stable")
+        first = np.sort(np.unique((yr * K + ok_b)[order], return_index=True)[1])
+        sel = order[first]
+        r, a, b = yr[sel], yk[sel], ok_b[sel]
+        for leaf in tree_leaves(tb.belief):
+            leaf[r, b] = leaf[r, a]
+        for name in ("pv", "P6", "t", "t_update"):
+            getattr(tb, name)[r, b] = getattr(tb, name)[r, a]
+        tb.consec_miss[r, b] = 0
+        self._event(r, t, tb.id[r, b], "continuation", tb.id[r, a])
+        tb.clear(r, a)
 
     def _prune_duplicates(self, t: float) -> None:
         """Delete the weaker of two confirmed tracks of one run, both at time t, whose
