@@ -7,7 +7,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from trackers.tracking import separation_aware
-from trackers.tracking.classify import LABELS, hold_decisions, label_tracks
+from trackers.tracking.classify import LABELS, _label, hold_decisions, label_tracks
 from trackers.tracking.table import CONFIRMED
 from trackers.tracking.tracker import _Tracker
 
@@ -90,3 +90,73 @@ def test_a_freed_slot_loses_its_hold_and_the_naive_rule_ignores_holds():
     assert not tb2.rv_hold.any()
     # the naive rule: the oldest confirmed track is the rv, the others stay unknown
     assert label_tracks(tb2, classify=False)[0][0, :2].tolist() == [RV, LABELS.index("unknown")]
+
+
+def _pairwise_reference(tb):
+    """The label rules written with explicit (N, K, K) pair arrays: the lowest-rate *other*
+    candidate by a masked argmin over every pair, per-run maxima and minima over the pairs of
+    confirmed tracks."""
+    N, K = tb.status.shape
+    confirmed = tb.status == CONFIRMED
+    label = np.zeros((N, K), np.int8)
+    conf = np.zeros((N, K))
+    thrust = np.where(confirmed, np.maximum(tb.thrust_last, tb.thrust_inherited), -np.inf)
+    run_thrust = np.max(thrust, axis=1, keepdims=True)
+    never = ~np.isfinite(run_thrust)
+    cand = confirmed & (never | (thrust >= run_thrust - 15.0) | (tb.born > run_thrust + 10.0))
+    same = confirmed[:, :, None] & confirmed[:, None, :]
+    other = same & cand[:, :, None] & cand[:, None, :] & ~np.eye(K, dtype=bool)
+    o = tb.rate_o
+    p = (tb.rate_h + 1.0) / (o + 2.0)
+    j = np.argmin(np.where(other, p[:, None, :], np.inf), axis=2)
+    po, oo = np.take_along_axis(p, j, axis=1), np.take_along_axis(o, j, axis=1)
+    pbar = (p * o + po * oo) / np.maximum(o + oo, 1e-9)
+    se = np.sqrt(np.maximum(pbar * (1 - pbar), 1e-12) * (1 / np.maximum(o, 1)
+                                                        + 1 / np.maximum(oo, 1)))  # fmt: skip
+    z = np.where(cand & other.any(axis=2), (po - p) / se, -np.inf)
+    decisive = z > 2.0
+    undecided = ~np.any(same & decisive[:, None, :], axis=2)
+    held = cand & (tb.rv_hold > 0.0) & undecided
+    undecided &= ~np.any(same & held[:, None, :], axis=2)
+    key = np.where(cand, np.where(np.isfinite(thrust), thrust, -1e12) * 1e3 + tb.hits, -np.inf)
+    best = np.max(np.where(same & cand[:, None, :], key[:, None, :], -np.inf), axis=2)
+    default = cand & (key == best) & undecided
+    big = np.iinfo(np.int64).max
+    tie = np.where(default, tb.id, big)
+    default &= tb.id == np.min(np.where(same, tie[:, None, :], big), axis=2)
+    rv = decisive | held | default
+    label[confirmed] = STAGE
+    label[rv] = RV
+    zf = np.where(np.isfinite(z), z, 0.0)
+    c = np.where(decisive, ndtr(zf), np.where(held, tb.rv_hold, 0.5 + 0.1 * np.tanh(tb.hits / 50)))
+    conf[rv] = c[rv]
+    run_conf = np.broadcast_to(np.max(np.where(rv, c, 0.0), axis=1, keepdims=True), conf.shape)
+    conf[confirmed & ~rv] = run_conf[confirmed & ~rv]
+    return label, conf
+
+
+def test_labels_equal_the_pairwise_formulation_on_random_tables():
+    """The per-run reductions of classify._label against the (N, K, K) pair formulation, on
+    random tables with ties of rates, thrust times and hits, holds, and runs with 0-8
+    confirmed tracks."""
+    rng = np.random.default_rng(11)
+    N = 400
+    tb = _Tracker(separation_aware(), [], runs=N).table
+    K = tb.K
+    tb.status[:] = rng.choice([0, 1, 2, 2, 2], size=(N, K))
+    tb.id[:] = rng.permutation(N * K).reshape(N, K)
+    tb.born[:] = rng.choice([0.0, 100.0, 230.0, 400.0], size=(N, K))
+    tb.hits[:] = rng.choice([5, 50, 400], size=(N, K))
+    tb.thrust_last[:] = rng.choice([-np.inf, 200.0, 220.0], size=(N, K))
+    tb.thrust_inherited[:] = rng.choice([-np.inf, 220.0], size=(N, K))
+    tb.rate_o[:] = rng.choice([0.0, 10.0, 60.0], size=(N, K))
+    tb.rate_h[:] = np.round(rng.uniform(0.0, 1.0, (N, K)), 1) * tb.rate_o
+    tb.rv_hold[:] = np.where(rng.uniform(size=(N, K)) < 0.15, 0.99, 0.0)
+    label, conf = label_tracks(tb)
+    ref_label, ref_conf = _pairwise_reference(tb)
+    np.testing.assert_array_equal(label, ref_label)
+    np.testing.assert_array_equal(conf, ref_conf)
+    # the draw exercises every rule: decisive, held and default decisions all occur
+    _, _, decisive = _label(tb, True)
+    held = (tb.rv_hold > 0) & (label == RV) & ~decisive
+    assert decisive.any() and held.any() and ((label == RV) & ~decisive & ~held).any()

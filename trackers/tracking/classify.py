@@ -92,27 +92,29 @@ def _label(tb: TrackTable, classify: bool) -> tuple[NDArray, NDArray, NDArray]:
     run_thrust = np.max(thrust, axis=1, keepdims=True)  # (N, 1)
     never = ~np.isfinite(run_thrust)
     cand = confirmed & (never | (thrust >= run_thrust - 15.0) | (tb.born > run_thrust + 10.0))
-    same = confirmed[:, :, None] & confirmed[:, None, :]
-    both = same & cand[:, :, None] & cand[:, None, :]
-    # 2. detection-rate test against the lowest-rate other candidate
+    # 2. detection-rate test against the lowest-rate other candidate of the run: the run's
+    # lowest-rate candidate j1 is every other candidate's, and j1's own is the second lowest j2
+    # (first index on ties); per-run reductions, O(N K)
     o = tb.rate_o
     p = (tb.rate_h + 1.0) / (o + 2.0)
-    eye = np.eye(K, dtype=bool)
-    other = both & ~eye
-    p_other = np.where(other, p[:, None, :], np.inf)
-    j = np.argmin(p_other, axis=2)
-    has_other = other.any(axis=2)
+    pc = np.where(cand, p, np.inf)
+    rows = np.arange(N)
+    j1 = np.argmin(pc, axis=1)
+    pc[rows, j1] = np.inf
+    j2 = np.argmin(pc, axis=1)
+    j = np.where(np.arange(K)[None, :] == j1[:, None], j2[:, None], j1[:, None])
+    has_other = cand & (cand.sum(axis=1, keepdims=True) >= 2)
     po = np.take_along_axis(p, j, axis=1)  # rate and count of that other candidate
     oo = np.take_along_axis(o, j, axis=1)
     pbar = (p * o + po * oo) / np.maximum(o + oo, 1e-9)
     var = np.maximum(pbar * (1 - pbar), 1e-12)
     se = np.sqrt(var * (1 / np.maximum(o, 1) + 1 / np.maximum(oo, 1)))
-    z = np.where(cand & has_other, (po - p) / se, -np.inf)
+    z = np.where(has_other, (po - p) / se, -np.inf)
     decisive = z > 2.0
 
     def run_any(mask: NDArray) -> NDArray:
-        """(N, K): some confirmed track of the same run is in ``mask``."""
-        return np.any(same & mask[:, None, :], axis=2)
+        """(N, K): some confirmed track of the same run is in ``mask`` (a subset of them)."""
+        return confirmed & mask.any(axis=1, keepdims=True)
 
     undecided = ~run_any(decisive)
     # 3. the run's last decisive decision, while its track lives as a candidate
@@ -120,12 +122,10 @@ def _label(tb: TrackTable, classify: bool) -> tuple[NDArray, NDArray, NDArray]:
     # 4. no decision yet: latest thrust, then the most hits
     undecided &= ~run_any(held)
     key = np.where(cand, np.where(np.isfinite(thrust), thrust, -1e12) * 1e3 + tb.hits, -np.inf)
-    run_best = np.max(np.where(same & cand[:, None, :], key[:, None, :], -np.inf), axis=2)
-    default_rv = cand & (key == run_best) & undecided
+    default_rv = cand & (key == key.max(axis=1, keepdims=True)) & undecided
     # ties of the key (same thrust time and birth) are broken by the smaller track id
     tie_id = np.where(default_rv, tb.id, np.iinfo(np.int64).max)
-    run_min_id = np.min(np.where(same, tie_id[:, None, :], np.iinfo(np.int64).max), axis=2)
-    default_rv &= tb.id == run_min_id
+    default_rv &= tb.id == tie_id.min(axis=1, keepdims=True)
     rv = decisive | held | default_rv
     label[confirmed] = STAGE
     label[rv] = RV
