@@ -27,13 +27,14 @@ T_MIN = 0.5
 
 
 class SeedPool:
-    """Per-run seeds: position ``(N, S, 3)`` [m], covariance ``(N, S, 3, 3)`` [m^2], time
-    ``(N, S)`` [s] (NaN = free slot)."""
+    """Per-run seeds: position ``(N, S, 3)`` [m], covariance ``(N, S, 3, 3)`` [m^2], its trace
+    ``(N, S)`` [m^2] (kept for the pairing gate), time ``(N, S)`` [s] (NaN = free slot)."""
 
     def __init__(self, runs: int, capacity: int) -> None:
         self.N, self.S = int(runs), int(capacity)
         self.pos = np.zeros((self.N, self.S, 3))
         self.cov = np.zeros((self.N, self.S, 3, 3))
+        self.tr = np.zeros((self.N, self.S))
         self.t = np.full((self.N, self.S), np.nan)
 
     def pair(self, run: NDArray, pos: NDArray, cov: NDArray, t: float, v_max: float,
@@ -44,8 +45,7 @@ class SeedPool:
         sp, st = self.pos[run], self.t[run]  # (J, S, 3), (J, S)
         dt = t - st
         d = np.linalg.norm(pos[:, None, :] - sp, axis=-1)
-        tr = np.trace(cov, axis1=-2, axis2=-1)[:, None] + np.trace(self.cov[run], axis1=-2,
-                                                                  axis2=-1)  # fmt: skip
+        tr = np.trace(cov, axis1=-2, axis2=-1)[:, None] + self.tr[run]
         with np.errstate(invalid="ignore"):
             ok = (dt >= T_MIN) & (dt <= life) & (d <= v_max * dt + 4.0 * np.sqrt(tr))
         best = np.argmin(np.where(ok, d, np.inf), axis=1)
@@ -68,10 +68,14 @@ class SeedPool:
         """Store reports as seeds in free or expired slots (capacity doubled if needed)."""
         if run.size == 0:
             return
+        # only the runs that store seeds now are touched: their expired seeds free their slots
+        rows = np.unique(run)
+        ts = self.t[rows]
         with np.errstate(invalid="ignore"):
-            self.t[~(t - self.t <= life)] = np.nan  # expired seeds free their slots
-        counts = np.bincount(run, minlength=self.N)
-        free = np.isnan(self.t)
+            ts[~(t - ts <= life)] = np.nan
+        self.t[rows] = ts
+        counts = np.bincount(run, minlength=self.N)[rows]
+        free = np.isnan(ts)
         short = int(np.max(counts - free.sum(axis=1)))
         if short > 0:
             extra = self.S
@@ -79,10 +83,13 @@ class SeedPool:
                 extra *= 2
             self.pos = np.concatenate([self.pos, np.zeros((self.N, extra, 3))], axis=1)
             self.cov = np.concatenate([self.cov, np.zeros((self.N, extra, 3, 3))], axis=1)
+            self.tr = np.concatenate([self.tr, np.zeros((self.N, extra))], axis=1)
             self.t = np.concatenate([self.t, np.full((self.N, extra), np.nan)], axis=1)
             self.S += extra
-            free = np.isnan(self.t)
-        slot = np.argsort(~free, axis=1, kind="stable")[run, rank_within(run, self.N)]
+            free = np.isnan(self.t[rows])
+        order = np.argsort(~free, axis=1, kind="stable")  # free slots first, per touched run
+        slot = order[np.searchsorted(rows, run), rank_within(run, self.N)]
         self.pos[run, slot] = pos
         self.cov[run, slot] = cov
+        self.tr[run, slot] = np.trace(cov, axis1=-2, axis2=-1)
         self.t[run, slot] = t
