@@ -33,6 +33,7 @@ import pytest
 
 pytest.importorskip("numba")
 
+from tests.synthetic_radar import radar_model as _radar
 from trackers.filters import EKF, UKF, Filter, Gaussian
 from trackers.filters.compiled._step import CompiledFilter, CompiledIMM, compiled_estimator
 from trackers.filters.imm import IMM, IMMBelief, Mode, SojournTransition
@@ -144,18 +145,6 @@ def test_predict_batch_shapes_and_shared_covariance():
     assert b.mean.shape == (3, 3, 6) and b.cov.shape == (3, 3, 6, 6)
     assert _rel(b.mean.reshape(B, 6), a.mean.reshape(B, 6)) < 1e-12
     assert _rel(b.cov.reshape(B, 6, 6), a.cov.reshape(B, 6, 6)) < 1e-12
-
-
-def _radar(range_rate: bool) -> RadarMeasurement:
-    return RadarMeasurement(
-        lat=0.62,
-        lon=2.25,
-        alt=100.0,
-        sigma_range=30.0,
-        sigma_azimuth=1.5e-3,
-        sigma_elevation=1e-3,
-        sigma_range_rate=5.0 if range_rate else None,
-    )
 
 
 def _near_wrap(rng: np.random.Generator, sensor: RadarMeasurement) -> np.ndarray:

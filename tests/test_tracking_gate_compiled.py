@@ -46,6 +46,7 @@ import pytest
 
 pytest.importorskip("numba")
 
+from tests.synthetic_radar import radar_model as _radar
 from trackers.filters import Gaussian
 from trackers.filters.compiled import _gate
 from trackers.filters.compiled._gate import (
@@ -80,18 +81,6 @@ def _numpy(model: RadarMeasurement, g: Gaussian, zr: np.ndarray) -> tuple[np.nda
     host = object.__new__(_Tracker)
     host.cfg = _Cfg()  # type: ignore[assignment]
     return host._innovations(_Sen(model), g, zr)
-
-
-def _radar(range_rate: bool) -> RadarMeasurement:
-    return RadarMeasurement(
-        lat=0.62,
-        lon=2.25,
-        alt=100.0,
-        sigma_range=30.0,
-        sigma_azimuth=1.5e-3,
-        sigma_elevation=1e-3,
-        sigma_range_rate=5.0 if range_rate else None,
-    )
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:

@@ -167,6 +167,19 @@ class TrackTable:
         for leaf, s in zip(tree_leaves(self.belief), tree_leaves(sub), strict=True):
             leaf[ri, ki] = s
 
+    #: The estimate of a slot: its belief plus these columns (time, caches, last update).
+    ESTIMATE = ("pv", "P6", "t", "t_update")
+
+    def move_estimate(self, r: NDArray, src: NDArray, dst: NDArray, swap: bool = False) -> None:
+        """Copy the estimates of slots (r, src) into (r, dst), or exchange the two with
+        ``swap``; ids, history and status stay with their slots."""
+        cols = [*tree_leaves(self.belief), *(getattr(self, n) for n in self.ESTIMATE)]
+        for a in cols:
+            if swap:
+                a[r, src], a[r, dst] = a[r, dst].copy(), a[r, src].copy()
+            else:
+                a[r, dst] = a[r, src]
+
     def clear(self, ri: NDArray, ki: NDArray) -> None:
         """Free slots (ri, ki) (their scalar columns reset)."""
         for name, (_, fill) in _COLUMNS.items():

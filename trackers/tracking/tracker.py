@@ -127,6 +127,13 @@ EVENT_KINDS = (
 )  # fmt: skip
 
 
+def _extrapolate(p: NDArray, v: NDArray, dt: NDArray) -> NDArray:
+    """Positions ``(C, 3)`` [m] flown ``dt`` ``(C,)`` [s] with point-mass gravity only,
+    p + v dt - mu p / |p|^3 dt^2 / 2 (the coarse gate's cheap prediction)."""
+    rn = np.linalg.norm(p, axis=-1, keepdims=True)
+    return p + v * dt[:, None] - 0.5 * MU * p / rn**3 * (dt**2)[:, None]
+
+
 class TrackerEvents(NamedTuple):
     """Track-management events (long format): run, t [s], track id, kind (index into
     :data:`EVENT_KINDS`), other (parent id for a spawn, else -1)."""
@@ -274,7 +281,6 @@ class _Tracker:
         self.n = (8 if self.drag else 7) if self.imm else 6
         self.gate = {m: float(chi2.ppf(cfg.gate_prob, m)) for m in (3, 4)}
         self.spawn_gate = {m: float(chi2.ppf(cfg.spawn_gate_prob, m)) for m in (3, 4)}
-        self.spawn_gate_3 = self.spawn_gate[3]
         one = np.ones((1, 3))
         template = self._prior(one, np.eye(3)[None], 2 * one, np.eye(3)[None], np.ones(1))
         self.table = TrackTable(runs, cfg.capacity, template)
@@ -401,9 +407,7 @@ class _Tracker:
 
         # 1. coarse gate: extrapolate every live track with gravity only
         dt_a = t - tb.t[act_r, act_k]
-        p, v = tb.pv[act_r, act_k, :3], tb.pv[act_r, act_k, 3:]
-        rn = np.linalg.norm(p, axis=-1)
-        p_ex = p + v * dt_a[:, None] - 0.5 * MU * p / rn[:, None] ** 3 * (dt_a**2)[:, None]
+        p_ex = _extrapolate(tb.pv[act_r, act_k, :3], tb.pv[act_r, act_k, 3:], dt_a)
         opp = sen.covers(p_ex)
         _, _, alt_ex = wgs84.ecef_to_geodetic(p_ex)
         hit = np.zeros(act_r.size, bool)
@@ -866,11 +870,8 @@ class _Tracker:
         swap, key_a = swap[first], key_a[first]
         swap = swap[~np.isin(key_a, key_b[first])]
         r, a, b = ri[swap], ki[swap], pk[swap]
-        for leaf in tree_leaves(tb.belief):
-            leaf[r, a], leaf[r, b] = leaf[r, b].copy(), leaf[r, a].copy()
-        for name in ("pv", "P6", "t", "t_update", "consec_miss"):
-            col = getattr(tb, name)
-            col[r, a], col[r, b] = col[r, b].copy(), col[r, a].copy()
+        tb.move_estimate(r, a, b, swap=True)
+        tb.consec_miss[r, a], tb.consec_miss[r, b] = tb.consec_miss[r, b], tb.consec_miss[r, a]
         self._event(r, t, tb.id[r, b], "handover", tb.id[r, a])
 
     def _miss_limit(self, ri: NDArray, ki: NDArray) -> NDArray:
@@ -923,9 +924,7 @@ class _Tracker:
         pi, ok_k = np.nonzero(ok)
         r, a, b = yr[pi], yk[pi], ok_k  # a: young slot, b: other slot
         dt = t - tb.t[r, b]
-        p, v = tb.pv[r, b, :3], tb.pv[r, b, 3:]
-        rn = np.linalg.norm(p, axis=-1, keepdims=True)
-        p_ex = p + v * dt[:, None] - 0.5 * MU * p / rn**3 * (dt**2)[:, None]
+        p_ex = _extrapolate(tb.pv[r, b, :3], tb.pv[r, b, 3:], dt)
         sig_v2 = np.trace(tb.P6[r, b, 3:, 3:], axis1=-2, axis2=-1) / 3.0
         add = cfg.spawn_pos_sigma**2 + sig_v2 * dt**2
         C = tb.P6[r, b, :3, :3] + tb.P6[r, a, :3, :3] + add[:, None, None] * np.eye(3)
@@ -937,7 +936,7 @@ class _Tracker:
         full[pi, ok_k] = d2
         best = np.argmin(full, axis=1)
         d2b = full[np.arange(yr.size), best]
-        cand = ((d2b < self.spawn_gate_3) & lost[yr, best]
+        cand = ((d2b < self.spawn_gate[3]) & lost[yr, best]
                 & (tb.born[yr, best] < tb.born[yr, yk]))  # fmt: skip
         if not cand.any():
             return
@@ -947,10 +946,7 @@ class _Tracker:
         first = np.sort(np.unique((yr * K + ok_b)[order], return_index=True)[1])
         sel = order[first]
         r, a, b = yr[sel], yk[sel], ok_b[sel]
-        for leaf in tree_leaves(tb.belief):
-            leaf[r, b] = leaf[r, a]
-        for name in ("pv", "P6", "t", "t_update"):
-            getattr(tb, name)[r, b] = getattr(tb, name)[r, a]
+        tb.move_estimate(r, a, b)
         tb.consec_miss[r, b] = 0
         self._event(r, t, tb.id[r, b], "continuation", tb.id[r, a])
         tb.clear(r, a)
