@@ -492,6 +492,13 @@ def _ballistic(x, dt, par, max_step, n, xo, F, ws1, ws2, ar, want_jac):
     either, made the drag-free prediction 10-50% slower (measured).
     """
     nsub = max(1, int(math.ceil(abs(dt) / max_step - 1e-12)))  # noqa: RUF046
+    _ballistic_nsub(x, dt, par, nsub, n, xo, F, ws1, ws2, ar, want_jac)
+
+
+@njit(**_opts)
+def _ballistic_nsub(x, dt, par, nsub, n, xo, F, ws1, ws2, ar, want_jac):
+    """:func:`_ballistic` with a given number of substeps ``nsub`` (the tracker's batched
+    prediction takes one substep count for the whole batch, as the NumPy models do)."""
     h = dt / nsub
     k1, k2, k3, k4, xs, acc = ws1[0], ws1[1], ws1[2], ws1[3], ws1[4], ws1[5]
     P1, P2, P3, P4, M = ws2[0], ws2[1], ws2[2], ws2[3], ws2[4]

@@ -68,17 +68,13 @@ from numba import njit
 
 from trackers.filters.compiled._kernels import (
     _accel_jac,
+    _ballistic_nsub,
     _chol_inv,
     _fpft_q,
-    _rk4_combine,
-    _stage,
-    _stage_drag,
-    _stage_input,
     _sym,
     _update,
     _work,
 )
-from trackers.filters.compiled._params import DRAG_NONE, PAR_DRAG
 
 #: motion kinds of this module
 BALLISTIC, BOOST = 1, 2
@@ -165,45 +161,25 @@ def _propagate(kind, par, ve, nsub, dt, x, n, xo, F, ws1, ws2, ws2b, ar):
     Work: ws1 (6, 7) stage vectors, ws2 (5, 6, 7) ballistic stage products, ws2b (5, 7, 7)
     boost stage products (all 7 rows), ar (3, 7) Jacobian blocks.
     """
+    if kind != BOOST:  # ballistic, with or without drag: the filter kernels' RK4
+        _ballistic_nsub(x, dt, par, nsub, n, xo, F, ws1, ws2, ar, True)
+        return
     h = dt / nsub
     k1, k2, k3, k4, xs, acc = ws1[0], ws1[1], ws1[2], ws1[3], ws1[4], ws1[5]
     for i in range(n):
         xo[i] = x[i]
         for j in range(n):
             F[i, j] = 1.0 if i == j else 0.0
-    if kind == BOOST:
-        P1, P2, P3, P4, M = ws2b[0], ws2b[1], ws2b[2], ws2b[3], ws2b[4]
-        for _ in range(nsub):
-            _stage_boost(par, ve, xo, k1, acc, ar, F, P1, True)
-            _stage_input_all(xo, F, k1, P1, 0.5 * h, n, xs, M)
-            _stage_boost(par, ve, xs, k2, acc, ar, M, P2, True)
-            _stage_input_all(xo, F, k2, P2, 0.5 * h, n, xs, M)
-            _stage_boost(par, ve, xs, k3, acc, ar, M, P3, True)
-            _stage_input_all(xo, F, k3, P3, h, n, xs, M)
-            _stage_boost(par, ve, xs, k4, acc, ar, M, P4, True)
-            _rk4_combine_all(h, n, xo, F, ws1, ws2b)
-        return
-    P1, P2, P3, P4, M = ws2[0], ws2[1], ws2[2], ws2[3], ws2[4]
-    if par[PAR_DRAG] == DRAG_NONE:
-        for _ in range(nsub):
-            _stage(par, xo, k1, acc, ar, F, P1, n, True)
-            _stage_input(xo, F, k1, P1, 0.5 * h, n, xs, M, True)
-            _stage(par, xs, k2, acc, ar, M, P2, n, True)
-            _stage_input(xo, F, k2, P2, 0.5 * h, n, xs, M, True)
-            _stage(par, xs, k3, acc, ar, M, P3, n, True)
-            _stage_input(xo, F, k3, P3, h, n, xs, M, True)
-            _stage(par, xs, k4, acc, ar, M, P4, n, True)
-            _rk4_combine(h, n, xo, F, ws1, ws2, True)
-    else:
-        for _ in range(nsub):
-            _stage_drag(par, xo, k1, acc, ar, F, P1, n, True)
-            _stage_input(xo, F, k1, P1, 0.5 * h, n, xs, M, True)
-            _stage_drag(par, xs, k2, acc, ar, M, P2, n, True)
-            _stage_input(xo, F, k2, P2, 0.5 * h, n, xs, M, True)
-            _stage_drag(par, xs, k3, acc, ar, M, P3, n, True)
-            _stage_input(xo, F, k3, P3, h, n, xs, M, True)
-            _stage_drag(par, xs, k4, acc, ar, M, P4, n, True)
-            _rk4_combine(h, n, xo, F, ws1, ws2, True)
+    P1, P2, P3, P4, M = ws2b[0], ws2b[1], ws2b[2], ws2b[3], ws2b[4]
+    for _ in range(nsub):
+        _stage_boost(par, ve, xo, k1, acc, ar, F, P1, True)
+        _stage_input_all(xo, F, k1, P1, 0.5 * h, n, xs, M)
+        _stage_boost(par, ve, xs, k2, acc, ar, M, P2, True)
+        _stage_input_all(xo, F, k2, P2, 0.5 * h, n, xs, M)
+        _stage_boost(par, ve, xs, k3, acc, ar, M, P3, True)
+        _stage_input_all(xo, F, k3, P3, h, n, xs, M)
+        _stage_boost(par, ve, xs, k4, acc, ar, M, P4, True)
+        _rk4_combine_all(h, n, xo, F, ws1, ws2b)
 
 
 @njit(**_opts)
