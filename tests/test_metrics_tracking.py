@@ -621,3 +621,14 @@ def test_bad_inputs_are_rejected(flight):
         ScoreConfig(window_s=0.0)
     with pytest.raises(TypeError, match="log must be a TrackLog"):
         evaluate(tuple(log), flight, det)
+
+
+def test_gospa_without_any_estimate_is_all_missed():
+    """No estimate slot at all (a tracker that never confirmed a track): every object is
+    missed, c / 2^(1/p) each, and nothing fails on the empty axis."""
+    d = np.zeros((3, 2, 0))
+    tv = np.array([[True, True], [True, False], [False, False]])
+    res = gospa_from_distances(d, tv, np.zeros((3, 0), bool), 100.0, 2.0)
+    np.testing.assert_allclose(res.total, [100.0, 100.0 / math.sqrt(2.0), 0.0])
+    np.testing.assert_allclose(res.localisation, 0.0)
+    np.testing.assert_array_equal(res.assignment, -1)

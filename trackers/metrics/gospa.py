@@ -181,8 +181,11 @@ def gospa_from_distances(
     hit = a >= 0
     n_truth, n_est, n_pairs = tv.sum(axis=1), ev.sum(axis=1), hit.sum(axis=1)
     # L = sum over assigned pairs of d_ij^p
-    loc = np.take_along_axis(cost, np.maximum(a, 0)[:, :, None], axis=2)[..., 0]
-    loc = np.where(hit, loc, 0.0).sum(axis=1)
+    if cost.shape[2]:
+        loc = np.take_along_axis(cost, np.maximum(a, 0)[:, :, None], axis=2)[..., 0]
+        loc = np.where(hit, loc, 0.0).sum(axis=1)
+    else:  # no estimates at all
+        loc = np.zeros(cost.shape[0])
     missed = 0.5 * cp * (n_truth - n_pairs)  # M = c^p/2 (|X| - |gamma|)
     false = 0.5 * cp * (n_est - n_pairs)  # F = c^p/2 (|Y| - |gamma|)
     root = 1.0 / p

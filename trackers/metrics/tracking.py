@@ -701,7 +701,9 @@ def assign_tracks(
     col_opt = col  # the optimal assignment of each epoch: which track is on the rv now
     if keep_correspondence:
         col = _persistent_assignment(log, rows_all, d_full, observable, cutoff_m)
-    row_flat = np.where(col >= 0, np.take_along_axis(rows_all, np.maximum(col, 0), 1), -1)
+    row_flat = np.full(col.shape, -1, np.int64)  # log row on each object, -1 if none
+    if M:
+        row_flat = np.where(col >= 0, np.take_along_axis(rows_all, np.maximum(col, 0), 1), -1)
     rv_ok = np.full(N, np.nan)
     if rv:
         # the rv-labelled confirmed track of highest confidence (first slot on ties)
