@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from synthetic_radar import KEPLER_EARTH, test_radar
+from synthetic_radar import KEPLER_EARTH, random_detections, test_radar
 
 from trackers.filters import EKF, Filter, Gaussian, MeasurementStream, run
 from trackers.filters.trees import tree_leaves
@@ -28,20 +28,7 @@ def _one_object(duration: float = 200.0) -> Flight:
 
 # ---------------------------------------------------------------------------- scans
 def _random_detections(rng, runs=4, n=300) -> Detections:
-    sensors = ("a", "b")
-    t_scan = {0: np.arange(0, 40, 2.0), 1: np.arange(0.5, 40, 3.0)}
-    rows = []
-    for _ in range(n):
-        s = int(rng.integers(2))
-        t = float(rng.choice(t_scan[s]))
-        rows.append((int(rng.integers(runs)), s, t, t + float(rng.exponential(2.0))))
-    rows.sort(key=lambda r: (r[0], r[3]))
-    run, s, tm, ta = (np.array(c) for c in zip(*rows, strict=True))
-    z = np.column_stack([rng.uniform(1e5, 1e6, n), rng.uniform(0, 2 * np.pi, n),
-                         rng.uniform(0, 1, n), np.full(n, np.nan)])  # fmt: skip
-    return Detections(run=run.astype(np.int32), sensor_index=s.astype(np.int16), t_meas=tm,
-                      t_arrival=ta, z=z, origin_index=np.zeros(n, np.int32), sensors=sensors,
-                      sensor_sigmas=np.ones((2, 4)), origins=("x",), runs=runs)  # fmt: skip
+    return random_detections(rng, runs, n)
 
 
 def test_scans_hold_every_report_once_in_measurement_order():

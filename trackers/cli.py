@@ -349,6 +349,8 @@ def cmd_track(args: argparse.Namespace) -> int:
         m["scoring_variants"] = _scoring_variants(res.log, flight, det, name)
         m["seconds"] = round(res.seconds, 2)
         m["reports"] = res.reports
+        if args.delivery == "retrodict":
+            m["late_reports"], m["late_used"] = res.late_reports, res.late_used
         m["reports_per_s"] = round(res.reports / max(res.seconds, 1e-9), 1)
         results[name] = res
         metrics.append(m)
@@ -618,9 +620,11 @@ package, else under the current directory.""",
     s.add_argument("--runs", type=int, default=1, help="radar-noise draws (1)")
     s.add_argument("--seed", type=int, default=0, help="seed of the radar noise (0)")
     s.add_argument("--epoch", type=float, default=1.0, help="snapshot interval of tracks [s] (1)")
-    s.add_argument("--delivery", choices=["ideal", "buffer", "drop"], default="ideal",
+    s.add_argument("--delivery", choices=["ideal", "buffer", "drop", "retrodict"],
+                   default="ideal",
                    help="arrival at the consumer: ideal (measurement order), buffer (fixed lag), "
-                   "drop (out-of-sequence reports dropped) (ideal)")
+                   "drop (out-of-sequence reports dropped), retrodict (out-of-sequence reports "
+                   "retrodicted into the tracks) (ideal)")
     s.add_argument("--lag", type=float, default=5.0, help="reorder-buffer lag [s] (5)")
     s.add_argument("--chunk", type=int, default=500, help="runs tracked at once (500)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",

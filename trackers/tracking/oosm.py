@@ -99,6 +99,7 @@ __all__ = [
     "oosm_update",
     "pad_by_run",
     "retrodict",
+    "update_retrodicted",
 ]
 
 OUT_OF_SEQUENCE_MODES = ("retrodict", "drop")
@@ -385,6 +386,18 @@ def oosm_update(
     if z.shape != (*post.batch_shape, m):
         raise ValueError(f"z must have shape {(*post.batch_shape, m)}, got {z.shape}")
     ret = retrodict(post, ref, model, t_k, t_d)
+    return update_retrodicted(post, ret, z, sensor)
+
+
+def update_retrodicted(
+    post: Gaussian, ret: Retrodiction, z: NDArray, sensor: MeasurementModel
+) -> tuple[Gaussian, StepInfo]:
+    """The second half of :func:`oosm_update`: update x(k|k), P(k|k) with late reports z
+    ``(N, m)`` given the retrodiction ``ret`` to their time (NaN rows: no update).
+
+        P_xz = Cov(x(k), x(d)) H(d)',  S(d) = H(d) P(d|k) H(d)' + R,  nu = z - h(x(d|k))
+        x(k|d) = x(k|k) + P_xz S(d)^-1 nu,  P(k|d) = P(k|k) - P_xz S(d)^-1 P_xz'
+    """
     zhat, Hd = sensor.measure_with_jacobian(ret.belief.mean)
     R = np.asarray(sensor.noise_cov(), dtype=float)
     Hdt = Hd.swapaxes(-1, -2)

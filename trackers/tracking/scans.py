@@ -29,8 +29,32 @@ handled (``delivery``):
     process in arrival order and discard out-of-sequence reports: a report is dropped when a
     report of the same run with a later measurement time arrived before it (it would have to
     be filtered backwards in time). Tracks are as fresh as the links allow.
+``"retrodict"``
+    as ``"drop"``, but an out-of-sequence report is not lost: it comes back as a *late scan*
+    (``Scan.late``) at the point of the sequence where it reaches the consumer, and the
+    tracker updates the tracks it belongs to by retrodiction (:mod:`trackers.tracking.oosm`;
+    ``_Tracker.late_step``).
 
-Each mode's cost in accuracy and delay is measured by ``benchmarks/oosm.py``.
+Where a late report enters (per run n, late report measured in scan j, arriving at t_a): the
+in-sequence reports of a run arrive in measurement order (report i is in sequence iff no
+report measured later arrived before it, so their arrival times are non-decreasing), and a
+report measured after t_a cannot have arrived by t_a. Processing the scans in measurement
+order, the consumer of run n holds, at the moment the late report arrives, exactly the
+in-sequence reports of the scans before
+
+    p* = max(j + 1, min(first scan measured after t_a,
+                        first scan with an in-sequence report of run n arriving after t_a)),
+
+so the late report is processed just before regular scan p* (late reports entering at the
+same p* in measurement order). Processing in measurement order is then the same as processing
+in arrival order, run by run.
+
+A radar sends one message per scan and run (all its reports share one arrival time). A run
+whose message of a scan was not delivered (dropped, or past the buffer) did not see that scan
+at all: ``Scan.received`` is False there, and the tracker counts no missed detection for it.
+
+Each mode's cost in accuracy and delay is measured by ``benchmarks/oosm.py`` (one target)
+and ``benchmarks/tracking_delivery.py`` (the multi-object tracker).
 """
 
 from __future__ import annotations
@@ -44,9 +68,17 @@ from numpy.typing import NDArray
 
 from trackers.sensors.detections import Detections
 
-__all__ = ["DELIVERY_MODES", "Scan", "ScanSequence", "converted_covariance", "report_positions"]
+__all__ = [
+    "DELIVERY_MODES",
+    "Delivery",
+    "Scan",
+    "ScanSequence",
+    "converted_covariance",
+    "report_positions",
+]
 
-DELIVERY_MODES = ("ideal", "buffer", "drop")
+DELIVERY_MODES = ("ideal", "buffer", "drop", "retrodict")
+Delivery = Literal["ideal", "buffer", "drop", "retrodict"]
 
 
 class Scan(NamedTuple):
@@ -68,6 +100,10 @@ class Scan(NamedTuple):
         Arrival time at the consumer [s]; NaN in invalid slots.
     origin : (N, M) int32
         Truth tag (index into the sequence's ``origins``), -1 in invalid slots. Scoring only.
+    late : bool
+        A late scan (``delivery="retrodict"``): ``valid`` marks the reports of scan ``index``
+        that reach the consumer out of sequence at this point of the sequence; ``t`` is
+        still their measurement time.
     """
 
     # a field named like tuple.index (public API): the checker flags the shadowing, runtime is fine
@@ -78,6 +114,15 @@ class Scan(NamedTuple):
     valid: NDArray
     t_arrival: NDArray
     origin: NDArray
+    late: bool = False
+
+    @property
+    def received(self) -> NDArray:
+        """``(N,)`` bool: run n's message of this scan has reached the consumer (it held no
+        report, or at least one of its reports is used). A run whose message was dropped or
+        has not yet arrived did not see the scan: no missed detections count there."""
+        sent = np.isfinite(self.t_arrival).any(axis=1)
+        return ~sent | self.valid.any(axis=1)
 
 
 def _drop_out_of_sequence(det: Detections) -> NDArray[np.bool_]:
@@ -134,7 +179,7 @@ class ScanSequence:
         The radar network's reports (with truth tags, kept for scoring).
     sensor_ndim : tuple[int, ...]
         Measurement dimension m of each of ``det.sensors`` (3, or 4 with range-rate).
-    delivery : "ideal", "buffer" or "drop"
+    delivery : "ideal", "buffer", "drop" or "retrodict"
         How arrival at the consumer is handled (module docstring).
     lag : float
         Reorder-buffer lag [s] for ``delivery="buffer"``.
@@ -148,7 +193,7 @@ class ScanSequence:
 
     det: Detections
     sensor_ndim: tuple[int, ...]
-    delivery: Literal["ideal", "buffer", "drop"] = "ideal"
+    delivery: Delivery = "ideal"
     lag: float = 0.0
     schedule: tuple[NDArray, ...] | None = None
 
@@ -163,6 +208,10 @@ class ScanSequence:
         _starts: ClassVar[NDArray]  # (S + 1,) first sorted row of each scan, then n
         _used: ClassVar[NDArray]  # sorted rows kept by the delivery rule
         _mmax: ClassVar[NDArray]  # (S,) slots per run of each scan
+        _late_rows: ClassVar[NDArray]  # sorted rows of the late scans, by (entry, scan, run)
+        _late_groups: ClassVar[NDArray]  # (G + 1,) first late row of each late scan, then L
+        _late_entry: ClassVar[NDArray]  # (G,) regular scan before which each late scan enters
+        _late_scan: ClassVar[NDArray]  # (G,) scan the late reports belong to
 
     def __post_init__(self) -> None:
         if not isinstance(self.det, Detections):
@@ -190,7 +239,7 @@ class ScanSequence:
         used = np.ones(len(det), bool)
         if self.delivery == "buffer":
             used = det.t_arrival - det.t_meas <= self.lag
-        elif self.delivery == "drop":
+        elif self.delivery in ("drop", "retrodict"):
             used = ~_drop_out_of_sequence(det)
         # scan key: (t_meas, sensor); rows sorted by (scan, run) with a slot index per (scan, run)
         order = np.lexsort((det.run, det.sensor_index, det.t_meas))
@@ -232,6 +281,48 @@ class ScanSequence:
         if n:
             np.maximum.at(mmax, scan_id, slot + 1)
         object.__setattr__(self, "_mmax", mmax)
+        self._place_late(times)
+
+    def _place_late(self, times: NDArray) -> None:
+        """Late scans of ``delivery="retrodict"``: where each out-of-sequence report enters
+        the sequence (module docstring, p*), grouped by (entry, scan)."""
+        det, S = self.det, times.size
+        late = np.zeros(0, np.int64)
+        if self.delivery == "retrodict":
+            late = np.flatnonzero(~self._used)  # positions in the sorted rows
+        entry = np.zeros(late.size, np.int64)
+        if late.size:
+            rows = self._order
+            run, ta = det.run[rows], det.t_arrival[rows]
+            sid = self._scan_id
+            p1 = np.searchsorted(times, ta[late], side="right")
+            # in-sequence rows of each run in scan order, with the running maximum of their
+            # arrival times; the first whose running maximum exceeds t_a is p2
+            ins = np.flatnonzero(self._used)
+            by_run = ins[np.lexsort((sid[ins], run[ins]))]
+            a = ta[by_run]
+            lo_a = float(min(a.min(), ta[late].min())) if a.size else 0.0
+            span = float(max(a.max(), ta[late].max()) - lo_a + 1.0) if a.size else 1.0
+            key = np.maximum.accumulate(run[by_run] * span + (a - lo_a))
+            pos = np.searchsorted(key, run[late] * span + (ta[late] - lo_a), side="right")
+            p2 = np.full(late.size, S, np.int64)
+            inside = pos < by_run.size
+            same = inside.copy()
+            same[inside] = run[by_run[pos[inside]]] == run[late[inside]]
+            p2[same] = sid[by_run[pos[same]]]
+            entry = np.maximum(np.minimum(p1, p2), sid[late] + 1)
+        o = np.lexsort((self.det.run[self._order][late], self._scan_id[late], entry))
+        late, entry = late[o], entry[o]
+        new = np.ones(late.size, bool)
+        if late.size:
+            new[1:] = (entry[1:] != entry[:-1]) | (
+                self._scan_id[late][1:] != self._scan_id[late][:-1]
+            )
+        starts = np.flatnonzero(new)
+        object.__setattr__(self, "_late_rows", late)
+        object.__setattr__(self, "_late_groups", np.append(starts, late.size))
+        object.__setattr__(self, "_late_entry", entry[starts])
+        object.__setattr__(self, "_late_scan", self._scan_id[late][starts])
 
     # ------------------------------------------------------------------ access
     @property
@@ -252,17 +343,26 @@ class ScanSequence:
     def __len__(self) -> int:
         return len(self.times)
 
-    def scan(self, i: int, runs: slice | None = None) -> Scan:
-        """Scan ``i`` for runs ``runs`` (a slice of ``[0, N)``, default all)."""
-        if not 0 <= i < len(self):
-            raise IndexError(f"scan index {i} outside [0, {len(self)})")
-        lo, hi = (0, self.runs) if runs is None else (runs.start or 0, runs.stop or self.runs)
-        a, b = int(self._starts[i]), int(self._starts[i + 1])
-        rows = self._order[a:b]
+    @property
+    def late_scans(self) -> int:
+        """Number of late scans (``delivery="retrodict"``; 0 otherwise)."""
+        return int(self._late_entry.size)
+
+    @property
+    def late_reports(self) -> int:
+        """Reports that reach the consumer out of sequence and come back as late scans."""
+        return int(self._late_rows.size)
+
+    def _runs(self, runs: slice | None) -> tuple[int, int]:
+        return (0, self.runs) if runs is None else (runs.start or 0, runs.stop or self.runs)
+
+    def _build(self, i: int, pos: NDArray, used: NDArray, lo: int, hi: int,
+               late: bool) -> Scan:  # fmt: skip
+        """Scan ``i``'s arrays for runs [lo, hi) from sorted-row positions ``pos``."""
+        rows = self._order[pos]
         run = self.det.run[rows]
         keep = (run >= lo) & (run < hi)
-        rows, run, slot, used = rows[keep], run[keep] - lo, self._slot[a:b][keep], \
-            self._used[a:b][keep]  # fmt: skip
+        rows, run, slot, used = rows[keep], run[keep] - lo, self._slot[pos][keep], used[keep]
         s = int(self.sensors_of_scans[i])
         m = self.sensor_ndim[s]
         nr = hi - lo
@@ -276,23 +376,49 @@ class ScanSequence:
         t_arr[run, slot] = self.det.t_arrival[rows]
         origin[run, slot] = self.det.origin_index[rows]
         z[~valid] = np.nan
-        return Scan(i, float(self.times[i]), s, z, valid, t_arr, origin)
+        return Scan(i, float(self.times[i]), s, z, valid, t_arr, origin, late)
+
+    def scan(self, i: int, runs: slice | None = None) -> Scan:
+        """Scan ``i`` for runs ``runs`` (a slice of ``[0, N)``, default all)."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"scan index {i} outside [0, {len(self)})")
+        lo, hi = self._runs(runs)
+        pos = np.arange(int(self._starts[i]), int(self._starts[i + 1]))
+        return self._build(i, pos, self._used[pos], lo, hi, False)
+
+    def late_scan(self, g: int, runs: slice | None = None) -> Scan:
+        """Late scan ``g`` (``Scan.late``) for runs ``runs``: the out-of-sequence reports of
+        scan ``_late_scan[g]`` that enter before regular scan ``_late_entry[g]``."""
+        if not 0 <= g < self.late_scans:
+            raise IndexError(f"late scan index {g} outside [0, {self.late_scans})")
+        lo, hi = self._runs(runs)
+        pos = self._late_rows[self._late_groups[g] : self._late_groups[g + 1]]
+        return self._build(int(self._late_scan[g]), pos, np.ones(pos.size, bool), lo, hi, True)
 
     def __iter__(self) -> Iterator[Scan]:
-        for i in range(len(self)):
-            yield self.scan(i)
+        """Every scan in processing order (late scans included: :meth:`iter_runs`)."""
+        return self.iter_runs(0, self.runs)
 
     def iter_runs(self, lo: int, hi: int) -> Iterator[Scan]:
-        """Scans restricted to runs ``[lo, hi)`` (a chunk), in order."""
-        for i in range(len(self)):
-            yield self.scan(i, slice(lo, hi))
+        """Scans restricted to runs ``[lo, hi)`` (a chunk), in order; with
+        ``delivery="retrodict"`` each late scan just before the regular scan it enters before
+        (late scans without a report in the chunk are skipped)."""
+        g, G = 0, self.late_scans
+        for i in range(len(self) + 1):
+            while g < G and self._late_entry[g] == i:
+                sc = self.late_scan(g, slice(lo, hi))
+                if sc.valid.any():
+                    yield sc
+                g += 1
+            if i < len(self):
+                yield self.scan(i, slice(lo, hi))
 
     @classmethod
     def from_detections(
         cls,
         det: Detections,
         radars: Sequence,
-        delivery: Literal["ideal", "buffer", "drop"] = "ideal",
+        delivery: Delivery = "ideal",
         lag: float = 0.0,
         schedule: bool = True,
     ) -> ScanSequence:

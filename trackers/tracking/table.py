@@ -22,6 +22,10 @@ Per run n and slot k (arrays ``(N, K, ...)``):
                        classifier for this track, 0 if none (at most one track per run)
     handover_at        time at which a child spawned during the boost is checked for being
                        the stack rather than the spent stage [s], NaN if not pending
+    hist, hist_t       with :meth:`keep_history` (late reports, ``delivery="retrodict"``): the
+                       posteriors of the last L updates and their times, a ring ``(N, K, L,
+                       ...)`` / ``(N, K, L)`` (NaN: empty), ``hist_n`` updates written; None
+                       otherwise
 
 Per-run differences are masks and indices; the table is only ever read and written through
 fancy indexing over all runs at once.
@@ -120,6 +124,39 @@ class TrackTable:
         self.pv = np.zeros((self.N, self.K, 6))
         self.P6 = np.broadcast_to(np.eye(6), (self.N, self.K, 6, 6)).copy()
         self.next_id = np.zeros(self.N, np.int64)
+        self.hist: Any = None
+        self.hist_t: NDArray | None = None
+        self.hist_n: NDArray | None = None
+
+    def keep_history(self, depth: int) -> None:
+        """Keep the posteriors of each slot's last ``depth`` updates (``hist``, ``hist_t``),
+        which retrodicting a late report needs."""
+        if self.hist is None:
+            self.hist = tree_map(lambda a: np.repeat(a[:, :, None], depth, axis=2), self.belief)
+            self.hist_t = np.full((self.N, self.K, depth), np.nan)
+            self.hist_n = np.zeros((self.N, self.K), np.int64)
+
+    def put_history(self, ri: NDArray, ki: NDArray, post: Any, t: float,
+                    replace_last: bool = False) -> None:  # fmt: skip
+        """Record the posterior of an update of slots (ri, ki) at time t (if kept), or
+        with ``replace_last`` overwrite the last one recorded (its time unchanged)."""
+        if self.hist is None or ri.size == 0:
+            return
+        assert self.hist_t is not None and self.hist_n is not None
+        depth = self.hist_t.shape[2]
+        n = self.hist_n[ri, ki] - (1 if replace_last else 0)
+        j = n % depth
+        for leaf, s in zip(tree_leaves(self.hist), tree_leaves(post), strict=True):
+            leaf[ri, ki, j] = s
+        if not replace_last:
+            self.hist_t[ri, ki, j] = t
+            self.hist_n[ri, ki] = n + 1
+
+    def history(self, ri: NDArray, ki: NDArray) -> tuple[Any, NDArray]:
+        """The recorded posteriors of slots (ri, ki), ``(C, L, ...)``, and their times
+        ``(C, L)`` [s] (NaN: none)."""
+        assert self.hist is not None and self.hist_t is not None
+        return tree_map(lambda a: a[ri, ki], self.hist), self.hist_t[ri, ki]
 
     # ------------------------------------------------------------------ capacity
     def grow(self, need: int | NDArray) -> None:
@@ -142,6 +179,11 @@ class TrackTable:
             return np.concatenate([a, block], axis=1)
 
         self.belief = tree_map(lambda a: pad(a, a[:, :1]) if self.K else a, self.belief)
+        if self.hist is not None:
+            assert self.hist_t is not None and self.hist_n is not None
+            self.hist = tree_map(lambda a: pad(a, a[:, :1]) if self.K else a, self.hist)
+            self.hist_t = pad(self.hist_t, np.nan)
+            self.hist_n = pad(self.hist_n, 0)
         for name, (_, fill) in _COLUMNS.items():
             setattr(self, name, pad(getattr(self, name), fill))
         self.pv = pad(self.pv, 0.0)
@@ -172,8 +214,11 @@ class TrackTable:
 
     def move_estimate(self, r: NDArray, src: NDArray, dst: NDArray, swap: bool = False) -> None:
         """Copy the estimates of slots (r, src) into (r, dst), or exchange the two with
-        ``swap``; ids, history and status stay with their slots."""
+        ``swap``; ids, hit/miss history and status stay with their slots (the beliefs of the
+        last update, if kept, move with the estimate)."""
         cols = [*tree_leaves(self.belief), *(getattr(self, n) for n in self.ESTIMATE)]
+        if self.hist is not None:
+            cols += [*tree_leaves(self.hist), self.hist_t, self.hist_n]
         for a in cols:
             if swap:
                 a[r, src], a[r, dst] = a[r, dst].copy(), a[r, src].copy()
@@ -184,3 +229,6 @@ class TrackTable:
         """Free slots (ri, ki) (their scalar columns reset)."""
         for name, (_, fill) in _COLUMNS.items():
             getattr(self, name)[ri, ki] = fill
+        if self.hist_t is not None and self.hist_n is not None:
+            self.hist_t[ri, ki] = np.nan
+            self.hist_n[ri, ki] = 0
