@@ -127,3 +127,17 @@ def test_track_set_overrides_are_validated_and_recorded(tmp_path, capsys):
     assert m["overrides"] == {"drag_mode": True, "q_ballistic": 0.5}
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["config"]["overrides"] == {"drag_mode": True, "q_ballistic": 0.5}
+
+
+def test_track_retrodict_delivery_reports_its_late_reports(tmp_path, capsys):
+    out = tmp_path / "trk"
+    args = ["track", "srbm-depressed", "--runs", "1", "--epoch", "5", "--no-progress",
+            "--no-figure", "--delivery", "retrodict", "--late-window", "1", "--out", str(out)]
+    assert main(args) == 0
+    assert "delivery retrodict" in capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["late_reports"] >= m["late_used"] >= 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["config"]["delivery"] == "retrodict" and prov["config"]["late_window_s"] == 1.0
+    assert main([*args[:-1], str(tmp_path / "bad"), "--late-window", "-1"]) == 2
+    assert "late_window" in capsys.readouterr().err

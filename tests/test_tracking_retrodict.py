@@ -143,3 +143,69 @@ def test_retrodicting_tracker_is_independent_of_the_chunking():
     np.testing.assert_array_equal(a.log.track, b.log.track)
     np.testing.assert_allclose(a.log.x, b.log.x, rtol=1e-12, atol=1e-6)
     assert (a.late_reports, a.late_used) == (b.late_reports, b.late_used)
+
+
+# ---------------------------------------------------------------------------- range-rate
+def _prior_with_range_rate(rate: float, sigma_rr: float = 2.0):
+    """Two-point prior of a track 1500 km from a range-rate radar, with and without the
+    second report's range-rate; the object flies 3 km/s, 1 km/s of it along the sight line."""
+    from trackers.tracking.tracker import _Sensor, _Tracker
+
+    rad = test_radar(measures_range_rate=True, sigma_range_rate=sigma_rr)
+    sen = _Sensor.of(rad)
+    tr = _Tracker(preset("separation-aware", init_range_rate=True), [sen], 1)
+    site = np.asarray(rad.site_ecef)
+    up = site / np.linalg.norm(site)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    los = np.cos(0.3) * east + np.sin(0.3) * up
+    r2 = site + 1.5e6 * los
+    v = 1e3 * los + 2.8e3 * np.cross(up, east)  # 1 km/s along the sight line
+    r1 = r2 - 2.0 * v
+    z = rad.measurement_model().measure(np.r_[r2, v])[None]
+    z[0, 3] = rate if np.isfinite(rate) else np.nan
+    C = np.broadcast_to(np.diag([1e6, 4e6, 4e6]), (1, 3, 3))
+    args = (r1[None], C, r2[None], C, np.array([2.0]))
+    with_rr = tr.est.gaussian(tr._prior(*args, (z, sen)))
+    without = tr.est.gaussian(tr._prior(*args))
+    return with_rr, without, los, v
+
+
+def test_two_point_prior_takes_the_range_rate_of_a_radar_that_measures_it():
+    g, g0, los, _ = _prior_with_range_rate(1e3 + 3.0)  # measured 3 m/s off the truth
+    var = los @ g.cov[0, 3:6, 3:6] @ los
+    var0 = los @ g0.cov[0, 3:6, 3:6] @ los
+    # the sight-line velocity: ~900 m/s 1-sigma -> ~4 m/s (the radar's 2 m/s and the rate's
+    # dependence on the position, |v_perp| / rho x 2 km cross-range = 3.7 m/s)
+    assert var0 > 1e5 and var < 5.0**2
+    assert abs(los @ g.mean[0, 3:6] - (1e3 + 3.0)) < 0.5  # it follows the measured rate
+    np.testing.assert_allclose(g.mean[0, :3], g0.mean[0, :3], atol=10.0)  # position (km sigma)
+    # negative case: a report without a range-rate (NaN) leaves the prior as it was
+    g_nan, g0_nan, *_ = _prior_with_range_rate(np.nan)
+    np.testing.assert_array_equal(g_nan.mean, g0_nan.mean)
+    np.testing.assert_array_equal(g_nan.cov, g0_nan.cov)
+
+
+def test_a_late_window_holds_late_reports_to_the_end_of_their_arrival_window():
+    """With ``late_window=W`` a late report arriving in [k W, (k + 1) W) is processed after
+    every in-sequence report of its run that arrived before it (never too early) and before
+    the first in-sequence report measured at or after (k + 1) W; late scans merge."""
+    det = _detections(np.random.default_rng(2))
+    exact = ScanSequence(det, (3, 3), delivery="retrodict")
+    W = 4.0
+    held = ScanSequence(det, (3, 3), delivery="retrodict", late_window=W)
+    assert held.late_reports == exact.late_reports
+    assert held.late_scans < exact.late_scans
+    for r in range(det.runs):
+        order = _processing_order(held, r)
+        for i, (_, ta, late) in enumerate(order):
+            if not late:
+                continue
+            end = (np.floor(ta / W) + 1.0) * W
+            # before it: what had arrived by then, or was measured before the window's end
+            assert all(b <= ta or a < end for a, b, lt in order[:i] if not lt)
+            # after it: arrived after it (nothing it should have seen) and measured from the
+            # window's end on (held no longer than that)
+            assert all(b > ta and a >= end for a, b, lt in order[i + 1 :] if not lt)
+    with pytest.raises(ValueError, match="late_window"):
+        ScanSequence(det, (3, 3), delivery="retrodict", late_window=-1.0)

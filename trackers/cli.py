@@ -339,7 +339,8 @@ def cmd_track(args: argparse.Namespace) -> int:
     for name in names:  # a bad key or value fails here, before any simulation
         preset(name, **overrides)
     sc, flight, radars, det = simulate_reports(args.scenario, args.runs, args.seed, args.network)
-    scans = ScanSequence.from_detections(det, radars, delivery=args.delivery, lag=args.lag)
+    scans = ScanSequence.from_detections(det, radars, delivery=args.delivery, lag=args.lag,
+                                         late_window=args.late_window)  # fmt: skip
     results, metrics = {}, []
     for name in names:
         res = track(scans, radars, preset(name, **overrides), epochs=args.epoch,
@@ -381,7 +382,8 @@ def cmd_track(args: argparse.Namespace) -> int:
             plot_tracks(res.log, flight, out / fname, run=0,
                         title=f"{sc.id}: {name} tracker, run 0")  # fmt: skip
     config = {"scenario": sc.id, "runs": args.runs, "trackers": names, "network": args.network,
-              "delivery": args.delivery, "lag_s": args.lag, "epoch_s": args.epoch,
+              "delivery": args.delivery, "lag_s": args.lag,
+              "late_window_s": args.late_window, "epoch_s": args.epoch,
               "overrides": overrides}  # fmt: skip
     write_provenance(out, config=config, seeds={"radar_noise": args.seed})
     print(f"wrote {out}/")
@@ -626,6 +628,9 @@ package, else under the current directory.""",
                    "drop (out-of-sequence reports dropped), retrodict (out-of-sequence reports "
                    "retrodicted into the tracks) (ideal)")
     s.add_argument("--lag", type=float, default=5.0, help="reorder-buffer lag [s] (5)")
+    s.add_argument("--late-window", type=float, default=0.0,
+                   help="retrodict: hold late reports to the end of their arrival window of "
+                   "this many seconds, batching them across runs (0: exact arrival order)")
     s.add_argument("--chunk", type=int, default=500, help="runs tracked at once (500)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a setting of the tracker preset(s), e.g. drag_mode=true, "

@@ -112,6 +112,13 @@ class TrackerConfig:
         Largest speed considered when pairing two reports [m/s].
     init_pos_sigma, init_vel_sigma : float
         Floor added to the two-point prior's position [m] and velocity [m/s] 1-sigma.
+    init_range_rate : bool
+        Two-point initiation from a radar that measures range-rate (m = 4): update the prior
+        with the second report's range-rate (the velocity along the line of sight, sigma a
+        few m/s, against ~ sqrt(2) x 2 km / dt from the position difference). Off in the
+        presets: on hokkaido-2023 (20 runs, seed 0) it made things worse — false confirmed
+        tracks 0.25 -> 1.00 per run, breaks 6.1 -> 7.55, GOSPA 3758 -> 4030 m, rv label
+        unchanged (89.3 %) — not yet understood.
     init_thrust : tuple[float, float]
         Prior (mean, sigma) of the thrust acceleration of a new track [m/s^2] (IMM only).
     q_ballistic, q_boost : float
@@ -173,6 +180,7 @@ class TrackerConfig:
     v_max: float = field(default=8e3, metadata={"units": "m/s"})
     init_pos_sigma: float = field(default=100.0, metadata={"units": "m"})
     init_vel_sigma: float = field(default=50.0, metadata={"units": "m/s"})
+    init_range_rate: bool = False
     init_thrust: tuple[float, float] = (20.0, 20.0)
     q_ballistic: float = field(default=1.0, metadata={"units": "m^2/s^3"})
     q_boost: float = field(default=100.0, metadata={"units": "m^2/s^3"})

@@ -189,6 +189,13 @@ class ScanSequence:
         Without it the scans are the instants with at least one report in *some* run, so a
         run's empty scans — and its tracks' misses — would depend on the other runs of the
         set. :meth:`from_detections` fills it from the radars' schedules.
+    late_window : float
+        ``delivery="retrodict"``: 0 places each late report exactly where its run's consumer
+        receives it; W > 0 holds late reports until the end of the W-second window of their
+        arrival, t in [k W, (k + 1) W) -> entry before the first scan measured at or after
+        (k + 1) W (a delay of at most W + the in-sequence latency). Then the late reports of
+        one scan that arrive in one window enter together in every run — one batched late
+        scan instead of one per run — at the price of that delay.
     """
 
     det: Detections
@@ -196,6 +203,7 @@ class ScanSequence:
     delivery: Delivery = "ideal"
     lag: float = 0.0
     schedule: tuple[NDArray, ...] | None = None
+    late_window: float = 0.0
 
     if TYPE_CHECKING:
         # Per-instance attributes derived in __post_init__ (object.__setattr__). Declared for
@@ -228,6 +236,9 @@ class ScanSequence:
             raise ValueError(f"delivery must be one of {DELIVERY_MODES}, got {self.delivery!r}")
         if not (np.isfinite(self.lag) and self.lag >= 0):
             raise ValueError(f"lag must be a finite number of seconds >= 0, got {self.lag!r}")
+        if not (np.isfinite(self.late_window) and self.late_window >= 0):
+            raise ValueError(f"late_window must be a finite number of seconds >= 0, got "
+                             f"{self.late_window!r}")  # fmt: skip
         det = self.det
         if len(det) and (det.run.min() < 0 or det.run.max() >= det.runs):
             raise ValueError(f"Detections.run values must be in [0, {det.runs}), got "
@@ -311,6 +322,10 @@ class ScanSequence:
             same[inside] = run[by_run[pos[inside]]] == run[late[inside]]
             p2[same] = sid[by_run[pos[same]]]
             entry = np.maximum(np.minimum(p1, p2), sid[late] + 1)
+            W = self.late_window
+            if W > 0:  # held to the end of the arrival's window (class docstring)
+                end = (np.floor(ta[late] / W) + 1.0) * W
+                entry = np.maximum(entry, np.searchsorted(times, end, side="left"))
         o = np.lexsort((self.det.run[self._order][late], self._scan_id[late], entry))
         late, entry = late[o], entry[o]
         new = np.ones(late.size, bool)
@@ -421,6 +436,7 @@ class ScanSequence:
         delivery: Delivery = "ideal",
         lag: float = 0.0,
         schedule: bool = True,
+        late_window: float = 0.0,
     ) -> ScanSequence:
         """Scans of ``det`` with each sensor's m taken from ``radars`` (``sensors.Radar``).
 
@@ -437,7 +453,7 @@ class ScanSequence:
         if schedule and len(det):
             t0, t1 = float(det.t_meas.min()), float(det.t_meas.max())
             sched = tuple(by_id[s].scan_times(t0, t1) for s in det.sensors)
-        return cls(det, ndim, delivery, lag, sched)
+        return cls(det, ndim, delivery, lag, sched, late_window)
 
 
 def report_positions(z: NDArray, site_ecef: NDArray, enu_rotation: NDArray) -> NDArray:

@@ -73,7 +73,7 @@ from scipy.stats import chi2
 
 from trackers.earth import wgs84
 from trackers.filters import EKF, Filter, Gaussian
-from trackers.filters.gaussian import LOG_2PI
+from trackers.filters.gaussian import LOG_2PI, kalman_update
 from trackers.filters.imm import IMM, IMMBelief, Mode, SojournTransition
 from trackers.filters.linalg_small import inv_spd, matmul, symmetrize
 from trackers.filters.trees import tree_leaves, tree_map
@@ -318,7 +318,8 @@ class _Tracker:
             self.est_np = build_estimator(replace(cfg, backend="numpy"))
 
     # ------------------------------------------------------------------ beliefs
-    def _prior(self, r1: NDArray, C1: NDArray, r2: NDArray, C2: NDArray, dt: NDArray) -> Any:
+    def _prior(self, r1: NDArray, C1: NDArray, r2: NDArray, C2: NDArray, dt: NDArray,
+               rr: tuple[NDArray, _Sensor] | None = None) -> Any:  # fmt: skip
         """Two-point prior from reports at ECEF r1 (time t - dt) and r2 (time t), ``(J, 3)``.
 
             x = [r2, (r2 - r1) / dt(, a0(, ln beta0))]
@@ -326,6 +327,11 @@ class _Tracker:
 
         (the velocity difference shares r2's error, hence the cross term; Blackman & Popoli
         1999, §3.3). C1, C2 are the converted-measurement covariances ``(J, 3, 3)``.
+
+        With ``rr = (z2, sensor)`` (reports ``(J, 4)`` of a radar that measures range-rate),
+        the prior is then updated with the range-rate alone (an EKF update with the fourth
+        row of H: d rr / d r = (v - rr l) / rho, d rr / d v = l, l the line of sight; rows
+        with a NaN range-rate are left as they are).
         """
         cfg, J = self.cfg, r2.shape[0]
         d = dt[:, None, None]
@@ -338,6 +344,8 @@ class _Tracker:
         cov[:, :3, 3:6] = C2 / d
         cov[:, 3:6, :3] = C2 / d
         cov[:, 3:6, 3:6] = (C1 + C2) / d**2 + cfg.init_vel_sigma**2 * i3
+        if rr is not None:
+            mean, cov = self._range_rate_update(Gaussian(mean, cov), *rr)
         if self.imm:
             assert isinstance(self.est, IMM)  # self.imm
             mean[:, 6] = cfg.init_thrust[0]
@@ -348,6 +356,22 @@ class _Tracker:
             cov[:, 7, 7] = cfg.init_log_beta[1] ** 2
             return self.est.initial_belief(Gaussian(mean, cov), np.array([0.4, 0.4, 0.2]))
         return Gaussian(mean, cov)
+
+    @staticmethod
+    def _range_rate_update(g: Gaussian, z: NDArray, sen: _Sensor) -> tuple[NDArray, NDArray]:
+        """(mean, cov) of ``g`` ``(J, n)`` updated with the range-rate of reports z ``(J, 4)``.
+
+            h = rr(x),  H = dh/dx (1 x n),  S = H P H' + s_rr^2,  K = P H' / S
+            x+ = x + K (rr - h(x)),  P+ = P - K S K'
+        """
+        zhat, H = sen.model.measure_with_jacobian(g.mean)
+        h = H[:, 3:4, :]  # (J, 1, n)
+        R = sen.model.noise_cov()[3:, 3:]
+        nu = z[:, 3:4] - zhat[:, 3:4]
+        PHt = matmul(g.cov, h.swapaxes(-1, -2))
+        S = matmul(h, PHt) + R
+        post, _ = kalman_update(g, nu, S, PHt, missed=np.isnan(nu[:, 0]))
+        return post.mean, post.cov
 
     def _inflate(self, belief: Any) -> Any:
         """Add the spawn allowance diag(sp^2 I, sv^2 I) to every mode's position/velocity."""
@@ -516,8 +540,8 @@ class _Tracker:
         beliefs of its last update at t_u (``TrackTable.hist_prior`` / ``hist_post``):
 
         * t_d >= t_u (nothing newer in the track): the posterior at t_u predicted to t_d;
-          an assigned report updates it there (an ordinary update, t_u := t_d), and the
-          result is predicted to the track's time.
+          an assigned report updates it there (an ordinary update, t_u := t_d, with its
+          CUSUM and thrust evidence), and the result is predicted to the track's time.
         * t_d < t_u: each mode's posterior at t_u is *retrodicted* to t_d with the
           process-noise cross terms, the last update's prior as the reference (Bar-Shalom
           2002, algorithm A; :func:`trackers.tracking.oosm.retrodict`): exact for a linear
@@ -660,10 +684,10 @@ class _Tracker:
         hf = np.flatnonzero(hit[f]) if f.size else np.zeros(0, np.int64)
         if hf.size:
             c = f[hf]
-            post, _ = self.est.update(tree_map(lambda a: a[hf], pred_f), z[ri[c], assign[c]],
-                                      sen.model)  # fmt: skip
-            tb.put_history(ri[c], ki[c], post, td)
-            tb.t_update[ri[c], ki[c]] = td
+            post, info = self.est.update(tree_map(lambda a: a[hf], pred_f),
+                                         z[ri[c], assign[c]], sen.model)  # fmt: skip
+            # the newest update of these tracks: t_update, history, CUSUM, thrust evidence
+            self._after_update(ri[c], ki[c], post, info.nis, m, td)
             tn = np.maximum(tk[c], td)
             self._refresh(ri[c], ki[c], self._predict(post, tn - td))
             tb.t[ri[c], ki[c]] = tn
@@ -1281,12 +1305,14 @@ class _Tracker:
         # two-point priors (already holding the second report) for the paired reports
         sp, sc, st = self.seeds.take(fr, seed)
         dt = np.where(child, 1.0, t - st)
+        use_rr = cfg.init_range_rate and z.shape[-1] == 4
         prior = self._prior(
             np.where(child[:, None], rpos, sp),
             np.where(child[:, None, None], rcov, sc),
             rpos,
             rcov,
             dt,
+            (z, sen) if use_rr else None,
         )
         belief = prior
         if child.any():
