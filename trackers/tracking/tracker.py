@@ -54,6 +54,10 @@ Central-level fusion: every radar's reports update one track table per run. For 
    converted-measurement covariances (Blackman & Popoli 1999, §3.3); unpaired reports
    become seeds, so clutter costs no filter steps.
 
+With ``delivery="retrodict"`` the scan list also holds *late scans* (reports that reached the
+consumer out of sequence, placed where they arrive): :meth:`_Tracker.late_step` retrodicts
+them into the tracks from each track's recorded posteriors, or starts tracks from them.
+
 Every ``epochs`` instant the live tracks are snapshotted (their latest estimates) into a
 :class:`~trackers.metrics.tracking.TrackLog`, labelled by :mod:`trackers.tracking.classify`.
 Runs are processed in chunks (``chunk`` runs at a time); the result does not depend on the
@@ -536,25 +540,28 @@ class _Tracker:
         """Reports that reached the consumer out of sequence (``delivery="retrodict"``).
 
         The late reports, measured at t_d, meet tracks that may already hold reports measured
-        later. Each live track of a run with late reports is taken back to t_d from the
-        beliefs of its last update at t_u (``TrackTable.hist_prior`` / ``hist_post``):
+        later. Each track keeps the posteriors of its last 8 updates (``TrackTable.hist``,
+        ``hist_t``); the newest, at t_u, is taken to t_d:
 
         * t_d >= t_u (nothing newer in the track): the posterior at t_u predicted to t_d;
           an assigned report updates it there (an ordinary update, t_u := t_d, with its
           CUSUM and thrust evidence), and the result is predicted to the track's time.
         * t_d < t_u: each mode's posterior at t_u is *retrodicted* to t_d with the
-          process-noise cross terms, the last update's prior as the reference (Bar-Shalom
-          2002, algorithm A; :func:`trackers.tracking.oosm.retrodict`): exact for a linear
-          model when the report lags the last update by one step, an approximation when
-          more updates came after t_d (the one-step reference of Al1 does not see them).
-          An assigned report updates every mode at t_u through its cross covariance
-          (:func:`~trackers.tracking.oosm.update_retrodicted`), the mode probabilities by its
-          per-mode likelihoods (the IMM with out-of-sequence reports of Bar-Shalom & Chen
-          2005, applied mode by mode), and the result is predicted to the track's time again.
+          process-noise cross terms (:func:`trackers.tracking.oosm.retrodict`), the reference
+          being the newest recorded posterior at or before t_d predicted to t_u (Bar-Shalom,
+          Chen & Mallick 2004, Al1: the updates since then as one measurement; exact for a
+          linear model when one update came after t_d, algorithm A). A track whose recorded
+          updates all came after t_d uses its oldest one (its birth, usually: then nothing
+          but a backward prediction). An assigned report updates every mode at t_u through
+          its cross covariance (:func:`~trackers.tracking.oosm.update_retrodicted`), the mode
+          probabilities by the per-mode likelihoods (the IMM with out-of-sequence reports of
+          Bar-Shalom & Chen 2005, applied mode by mode; a mode whose retrodicted covariance
+          is not positive definite keeps its posterior and gets the other modes' mixture
+          likelihood), and the result is predicted to the track's time again.
 
         Association: gate and GNN (optimal assignment, cost d2 + ln det S(d)) on the
-        combined retrodicted estimates, whatever ``association`` is; no re-acquisition,
-        merged updates for late reports. A late scan is an opportunity for the tracks it
+        combined retrodicted estimates, whatever ``association`` is; no re-acquisition and
+        no merged updates for late reports. A late scan is an opportunity for the tracks it
         covers (the regular scan did not count for runs whose message was late,
         ``Scan.received``). The late reports no track takes, outside every live track's
         coarse gate, go to initiation as at t_d
@@ -563,6 +570,8 @@ class _Tracker:
         seed): on a network where one region's reports all arrive late, its radars would
         otherwise never start a track.
 
+        Y. Bar-Shalom, H. Chen, M. Mallick, "One-step solution for the multistep
+        out-of-sequence-measurement problem in tracking", IEEE Trans. AES 40(1), 27-37, 2004.
         Y. Bar-Shalom, H. Chen, "IMM estimator with out-of-sequence measurements", IEEE
         Trans. AES 41(1), 90-98, 2005.
         """
@@ -608,7 +617,7 @@ class _Tracker:
     def _late_associate(self, scan: Scan, sen: _Sensor, ri: NDArray, ki: NDArray,
                         near: NDArray) -> tuple[NDArray, NDArray, NDArray]:  # fmt: skip
         """:meth:`late_step` for candidate tracks (ri, ki): beliefs at t_d, gate, GNN, updates.
-        Returns (hit, unresolved) per candidate and the used reports ``(N, M)``."""
+        Returns hit and unresolved ``(C,)`` per candidate and the used reports ``(N, M)``."""
         cfg, tb = self.cfg, self.table
         td, z, valid = scan.t, scan.z, scan.valid
         m = z.shape[-1]
