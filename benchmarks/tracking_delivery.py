@@ -24,15 +24,16 @@ Two views of accuracy:
   scored by :func:`trackers.metrics.tracking.score`);
 * at the consumer at tau (``consumer_gospa_m``): the newest snapshot *available* at tau,
   its states flown to tau with the ballistic model (J2, no drag; the covariance is not used),
-  scored against the truth at tau. A snapshot at e is available at
+  scored against the truth at tau (:mod:`trackers.tracking.consumer`). A snapshot at e is
+  available at
 
       A(e) = max(e, latest arrival among the reports processed up to it)   ideal, drop, retrodict
       A(e) = e + L                                                         buffer L
 
   (``delay_s``: mean A(e) - e over runs and epochs).
 
-``used_frac``: reports used by the delivery rule / reports measured (for retrodict, the
-late ones that updated or started something count: ``late_used`` / ``late_reports``);
+``used_frac``: reports the delivery rule passes to the tracker / reports measured (for
+retrodict ``late_used`` of its ``late_reports`` updated a track);
 ``seconds``: wall time of ``track`` (all runs, one process).
 
 Usage:  python benchmarks/tracking_delivery.py --runs 20 --seed 0 --json delivery.json
@@ -45,70 +46,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trackers.metrics.tracking import TrackLog, score
-from trackers.models.ballistic import Ballistic
-from trackers.tracking import ScanSequence, preset, track
+from trackers.tracking import ScanSequence, preset
+from trackers.tracking.consumer import compare_deliveries
 
 SCENARIO = "hokkaido-2023"
 LAGS = (2.0, 6.0, 12.0)
 WINDOWS = (2.0,)
-
-
-def availability(seq: ScanSequence, epochs: np.ndarray, lag: float | None) -> np.ndarray:
-    """A(e) ``(N, E)`` [s]: when the snapshot at each epoch is complete at the consumer
-    (module docstring), by walking the sequence in processing order as ``track`` does."""
-    N, E = seq.runs, epochs.size
-    if lag is not None:
-        return np.broadcast_to(epochs + lag, (N, E)).copy()
-    out = np.empty((N, E))
-    newest = np.full(N, -np.inf)
-    e = 0
-    for sc in seq.iter_runs(0, N):
-        if not sc.late:
-            while e < E and epochs[e] < sc.t:
-                out[:, e] = np.maximum(newest, epochs[e])
-                e += 1
-        a = np.where(sc.valid, sc.t_arrival, -np.inf)
-        if a.size:
-            newest = np.maximum(newest, a.max(axis=1))
-    while e < E:
-        out[:, e] = np.maximum(newest, epochs[e])
-        e += 1
-    return out
-
-
-def at_consumer(log: TrackLog, avail: np.ndarray, model: Ballistic) -> TrackLog:
-    """The log as the consumer sees it: at each tau of ``log.epochs``, per run, the rows of
-    the newest snapshot with A(e) <= tau, states flown to tau (t = epoch = tau)."""
-    epochs = log.epochs
-    E = epochs.size
-    # per (run, tau): index of the newest available snapshot, -1 if none yet
-    ok = avail[:, None, :] <= epochs[None, :, None]  # (N, tau, e)
-    src = np.where(ok.any(axis=2), E - 1 - np.argmax(ok[:, :, ::-1], axis=2), -1)
-    e_idx = np.searchsorted(epochs, log.epoch)
-    parts = []
-    for j in range(E):  # one decision time at a time (rows of the chosen snapshots)
-        want = src[log.run, j]
-        sel = np.flatnonzero(want == e_idx)
-        if sel.size:
-            parts.append((sel, np.full(sel.size, epochs[j])))
-    if not parts:
-        return log._replace(**{k: getattr(log, k)[:0] for k in TrackLog._fields[:11]})
-    rows = np.concatenate([p[0] for p in parts])
-    tau = np.concatenate([p[1] for p in parts])
-    x = model.propagate(log.x[rows], tau - log.t[rows])
-    cols = {k: getattr(log, k)[rows] for k in TrackLog._fields[:11]}
-    cols.update(epoch=tau, t=tau, x=x)
-    order = np.lexsort((cols["track"], cols["epoch"], cols["run"]))
-    return TrackLog(**{k: v[order] for k, v in cols.items()}, runs=log.runs, epochs=epochs)
 
 
 def evaluate(runs: int, seed: int, lags=LAGS, windows=WINDOWS, backend: str = "numba",
@@ -117,34 +65,11 @@ def evaluate(runs: int, seed: int, lags=LAGS, windows=WINDOWS, backend: str = "n
     from trackers.alert_study import simulate_reports
 
     sc, flight, radars, det = simulate_reports(SCENARIO, runs, seed)
-    cfg = preset(tracker, backend=backend)
-    model = Ballistic(earth=cfg.earth, max_step=cfg.max_step_ballistic)
-    rows = []
     deliveries = [("ideal", 0.0, 0.0), *(("buffer", float(L), 0.0) for L in lags),
                   ("drop", 0.0, 0.0), ("retrodict", 0.0, 0.0),
                   *(("retrodict", 0.0, float(W)) for W in windows)]  # fmt: skip
-    for name, lag, window in deliveries:
-        seq = ScanSequence.from_detections(det, radars, delivery=name, lag=lag,
-                                           late_window=window)  # fmt: skip
-        t0 = time.perf_counter()
-        res = track(seq, radars, cfg, epochs=epoch)
-        seconds = time.perf_counter() - t0
-        m = score(res.log, flight, det, tracker=tracker, keep_correspondence=True)
-        avail = availability(seq, res.log.epochs, lag if name == "buffer" else None)
-        mc = score(at_consumer(res.log, avail, model), flight, det, tracker=tracker)
-        used = res.reports - (res.late_reports - res.late_used)
-        rows.append({
-            "delivery": name, "lag_s": lag, "window_s": window, "runs": runs,
-            "gospa_m": m["gospa_mean_m"], "rv_label": m["rv_label_correct_frac"],
-            "false_per_run": m["false_tracks_per_run"],
-            "rv_switches_per_run": m["rv_id_switches_per_run"],
-            "breaks_per_run": m["track_breaks_per_run"],
-            "consumer_gospa_m": mc["gospa_mean_m"],
-            "delay_s": float(np.mean(avail - res.log.epochs[None, :])),
-            "used_frac": used / len(det), "late_reports": res.late_reports,
-            "late_used": res.late_used, "late_scans": seq.late_scans, "seconds": seconds,
-        })  # fmt: skip
-        print(f"  {name:<10} {lag:5.1f} {window:4.1f} done in {seconds:6.1f} s", flush=True)
+    rows = compare_deliveries(flight, radars, det, preset(tracker, backend=backend),
+                              deliveries, epoch)  # fmt: skip
     info = {"scenario": sc.id, "network": sc.sensors.network, "seed": seed, "tracker": tracker,
             "backend": backend, "reports": len(det), "epoch_s": epoch}  # fmt: skip
     return {"rows": rows, "info": info}

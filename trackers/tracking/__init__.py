@@ -5,7 +5,8 @@ Modules: ``scans`` (reports cut into per-radar scans; delivery at the consumer),
 ``tracker`` (the scan loop: gating, association, updates, track management, spawning),
 ``table`` (the fixed-capacity track table), ``seeds`` (two-point initiation),
 ``classify`` (rv / stage labels), ``assignment`` (batched GNN), ``jpda`` (JPDA
-probabilities and the PDAF combination), ``oosm`` (out-of-sequence reports).
+probabilities and the PDAF combination), ``oosm`` (out-of-sequence reports), ``consumer``
+(what the consumer holds when: delivery rules compared at measurement and consumer time).
 
 Typical use::
 
