@@ -79,14 +79,22 @@ def count_late(runs_list, seed: int, windows) -> None:
     """Print the late scans / late reports of ``delivery="retrodict"`` per number of runs."""
     from trackers.alert_study import simulate_reports
 
-    print(f"{'runs':>6} {'window_s':>9} {'late_scans':>11} {'late_reports':>13} {'regular':>8}")
     for runs in runs_list:
         _sc, _flight, radars, det = simulate_reports(SCENARIO, runs, seed)
+        if runs == runs_list[0]:  # the network's latencies, per radar
+            lat = det.t_arrival - det.t_meas
+            print(f"{'radar':<18} {'reports':>8} {'latency_s':>10} {'sd_s':>6}")
+            for i, s in enumerate(det.sensors):
+                m = det.sensor_index == i
+                if m.any():
+                    print(f"{s:<18} {int(m.sum()):8d} {lat[m].mean():10.2f} {lat[m].std():6.2f}")
+            print(f"{'runs':>6} {'window_s':>9} {'late_scans':>11} {'late_reports':>13} "
+                  f"{'reports':>9} {'regular':>8}")  # fmt: skip
         for W in (0.0, *windows):
             seq = ScanSequence.from_detections(det, radars, delivery="retrodict",
                                                late_window=float(W))  # fmt: skip
             print(f"{runs:6d} {W:9.1f} {seq.late_scans:11d} {seq.late_reports:13d} "
-                  f"{len(seq):8d}", flush=True)  # fmt: skip
+                  f"{len(det):9d} {len(seq):8d}", flush=True)  # fmt: skip
 
 
 def main(argv=None) -> int:
