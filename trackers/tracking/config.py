@@ -118,7 +118,10 @@ class TrackerConfig:
         few m/s, against ~ sqrt(2) x 2 km / dt from the position difference). Off in the
         presets: on hokkaido-2023 (20 runs, seed 0) it made things worse — false confirmed
         tracks 0.25 -> 1.00 per run, breaks 6.1 -> 7.55, GOSPA 3758 -> 4030 m, rv label
-        unchanged (89.3 %) — not yet understood.
+        unchanged (89.3 %). 17 of its 20 false tracks are second tracks on the reentering
+        stage 3, started at 2269-2271 s 0.3-7 km from it next to its older drag-free track;
+        likely (not isolated) the tight sight-line velocity keeps the pair outside the
+        duplicate test's d2 < ``prune_d2`` ellipsoid.
     init_thrust : tuple[float, float]
         Prior (mean, sigma) of the thrust acceleration of a new track [m/s^2] (IMM only).
     q_ballistic, q_boost : float
