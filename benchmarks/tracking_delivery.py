@@ -12,7 +12,7 @@ separation-aware tracker (:func:`trackers.tracking.track`) once per delivery rul
                 dropped; tracks are L seconds old when read
     drop        arrival order; a report measured before a report already processed is dropped
     retrodict   arrival order; such a report is retrodicted into the tracks
-                (``_Tracker.late_step``), or starts a track at its measurement time
+                (:mod:`trackers.tracking.late`), or starts a track at its measurement time
     retrodict W the same with late reports held to the end of their W-second arrival window
                 (``ScanSequence.late_window``: fewer, larger late scans)
 

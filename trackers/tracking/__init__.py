@@ -3,6 +3,7 @@
 Modules: ``scans`` (reports cut into per-radar scans; delivery at the consumer),
 ``config`` (tracker configurations: the naive baseline and the separation-aware tracker),
 ``tracker`` (the scan loop: gating, association, updates, track management, spawning),
+``coarse`` (the coarse gate), ``late`` (late reports retrodicted into the tracks),
 ``table`` (the fixed-capacity track table), ``seeds`` (two-point initiation),
 ``classify`` (rv / stage labels), ``assignment`` (batched GNN), ``jpda`` (JPDA
 probabilities and the PDAF combination), ``oosm`` (out-of-sequence reports), ``consumer``

@@ -33,7 +33,7 @@ handled (``delivery``):
     as ``"drop"``, but an out-of-sequence report is not lost: it comes back as a *late scan*
     (``Scan.late``) at the point of the sequence where it reaches the consumer, and the
     tracker updates the tracks it belongs to by retrodiction (:mod:`trackers.tracking.oosm`;
-    ``_Tracker.late_step``).
+    :mod:`trackers.tracking.late`).
 
 Where a late report enters (per run n, late report measured in scan j, arriving at t_a): the
 in-sequence reports of a run arrive in measurement order (report i is in sequence iff no
