@@ -85,3 +85,11 @@ def test_the_consumer_reads_the_newest_available_snapshot_flown_to_its_time():
         np.testing.assert_allclose(late.x[got], model.propagate(log.x[src], tau - log.t[src]),
                                    rtol=1e-12)  # fmt: skip
     np.testing.assert_array_equal(late.track[~r0], log.track[log.run == 1])
+
+
+def test_at_consumer_rejects_an_availability_that_goes_back_in_time():
+    log = _log()
+    avail = np.tile(log.epochs, (2, 1))
+    avail[0, 2] = 5.0  # the snapshot at 30 s complete before the one at 20 s
+    with np.testing.assert_raises_regex(ValueError, "non-decreasing"):
+        at_consumer(log, avail, Ballistic())

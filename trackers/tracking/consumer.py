@@ -71,18 +71,35 @@ def at_consumer(log: TrackLog, avail: NDArray, model: Ballistic) -> TrackLog:
     epochs = log.epochs
     E = epochs.size
     avail = np.asarray(avail, float)
-    if avail.shape != (log.runs, E):
-        raise ValueError(f"avail must have shape {(log.runs, E)}, got {avail.shape}")
-    # per (run, tau): index of the newest available snapshot, -1 if none yet
-    ok = avail[:, None, :] <= epochs[None, :, None]  # (N, tau, e)
-    src = np.where(ok.any(axis=2), E - 1 - np.argmax(ok[:, :, ::-1], axis=2), -1)
+    N = log.runs
+    if avail.shape != (N, E):
+        raise ValueError(f"avail must have shape {(N, E)}, got {avail.shape}")
+    if np.any(np.diff(avail, axis=1) < 0) or not np.all(np.isfinite(avail)):
+        raise ValueError("avail must be finite and non-decreasing along the epochs (a later "
+                         "snapshot is never complete before an earlier one)")  # fmt: skip
+    # per (run, tau): index of the newest available snapshot, -1 if none yet, by one
+    # searchsorted over run-offset keys (A non-decreasing per run); src is non-decreasing in
+    # tau, so the taus that read snapshot e of run r are one contiguous range [j0, j1)
+    lo = min(float(avail.min()), float(epochs.min())) if E else 0.0
+    span = (max(float(avail.max()), float(epochs.max())) - lo + 1.0) if E else 1.0
+    off = np.arange(N)[:, None] * span
+    ka = (avail - lo + off).ravel()
+    kq = (epochs[None, :] - lo + off).ravel()
+    src = (np.searchsorted(ka, kq, side="right") - np.repeat(np.arange(N) * E, E) - 1)
+    src = src.reshape(N, E)
     e_idx = np.searchsorted(epochs, log.epoch)
-    sel, tau = [], []
-    for j in range(E):  # one decision time at a time: the rows of the chosen snapshots
-        rows = np.flatnonzero(src[log.run, j] == e_idx)
-        sel.append(rows)
-        tau.append(np.full(rows.size, epochs[j]))
-    rows, t = np.concatenate(sel), np.concatenate(tau)
+    # one sorted key per (run, tau): run (E + 1) + src + 1 (src + 1 in [0, E])
+    key = (np.arange(log.runs)[:, None] * (E + 1) + src + 1).ravel()
+    want = log.run.astype(np.int64) * (E + 1) + e_idx + 1
+    base = log.run.astype(np.int64) * E
+    j0 = np.searchsorted(key, want, side="left") - base
+    j1 = np.searchsorted(key, want, side="right") - base
+    counts = np.maximum(j1 - j0, 0)
+    rows = np.repeat(np.arange(log.run.size), counts)
+    # tau index of each repeated row: j0 of its row + 0, 1, ..., count - 1
+    first = np.repeat(j0, counts)
+    step = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    t = epochs[first + step]
     cols = {k: getattr(log, k)[rows] for k in _ROW_FIELDS}
     if rows.size:
         cols["x"] = model.propagate(log.x[rows], t - log.t[rows])
