@@ -214,8 +214,8 @@ class TrackTable:
 
     def move_estimate(self, r: NDArray, src: NDArray, dst: NDArray, swap: bool = False) -> None:
         """Copy the estimates of slots (r, src) into (r, dst), or exchange the two with
-        ``swap``; ids, hit/miss history and status stay with their slots (the beliefs of the
-        last update, if kept, move with the estimate)."""
+        ``swap``; ids, hit/miss history and status stay with their slots (the recorded
+        posteriors, if kept, move with the estimate)."""
         cols = [*tree_leaves(self.belief), *(getattr(self, n) for n in self.ESTIMATE)]
         if self.hist is not None:
             cols += [*tree_leaves(self.hist), self.hist_t, self.hist_n]
