@@ -66,3 +66,10 @@ def random_detections(rng: np.random.Generator, runs: int = 4, n: int = 300, t_e
     return Detections(run=run.astype(np.int32), sensor_index=s_.astype(np.int16), t_meas=tm,
                       t_arrival=ta, z=z, origin_index=np.zeros(n, np.int32), sensors=sensors,
                       sensor_sigmas=np.ones((2, 4)), origins=("x",), runs=runs)  # fmt: skip
+
+
+def late_detections(seed: int) -> Detections:
+    """400 random reports of two radars over 60 s, one arrival per (run, scan) message: radar
+    "a" 0.5 s late on average, radar "b" 3 s (many reports out of sequence)."""
+    return random_detections(np.random.default_rng(seed), n=400, t_end=60.0,
+                             mean_latency=(0.5, 3.0), per_message=True)  # fmt: skip

@@ -14,7 +14,6 @@ from trackers.filters.trees import tree_leaves
 from trackers.metrics.tracking import score
 from trackers.models import Ballistic
 from trackers.sensors import observe
-from trackers.sensors.detections import Detections
 from trackers.sensors.synthetic import kepler_flight
 from trackers.sim.truth import Flight
 from trackers.tracking import ScanSequence, TrackerConfig, naive, preset, separation_aware, track
@@ -27,12 +26,8 @@ def _one_object(duration: float = 200.0) -> Flight:
 
 
 # ---------------------------------------------------------------------------- scans
-def _random_detections(rng, runs=4, n=300) -> Detections:
-    return random_detections(rng, runs, n)
-
-
 def test_scans_hold_every_report_once_in_measurement_order():
-    det = _random_detections(np.random.default_rng(0))
+    det = random_detections(np.random.default_rng(0))
     seq = ScanSequence(det, (3, 3))
     assert np.all(np.diff(seq.times) >= 0)
     seen = []
@@ -48,7 +43,7 @@ def test_scans_hold_every_report_once_in_measurement_order():
 
 
 def test_scan_runs_slice_equals_the_full_scan():
-    det = _random_detections(np.random.default_rng(1))
+    det = random_detections(np.random.default_rng(1))
     seq = ScanSequence(det, (3, 3))
     for i in range(len(seq)):
         full, part = seq.scan(i), seq.scan(i, slice(1, 3))
@@ -58,7 +53,7 @@ def test_scan_runs_slice_equals_the_full_scan():
 
 
 def test_drop_out_of_sequence_matches_a_per_run_loop():
-    det = _random_detections(np.random.default_rng(2), n=400)
+    det = random_detections(np.random.default_rng(2), n=400)
     got = _drop_out_of_sequence(det)
     for i in range(len(det)):
         later = (det.run == det.run[i]) & (det.t_meas > det.t_meas[i])
@@ -73,7 +68,7 @@ def test_drop_out_of_sequence_matches_a_per_run_loop():
 
 
 def test_scan_sequence_rejects_bad_input():
-    det = _random_detections(np.random.default_rng(3))
+    det = random_detections(np.random.default_rng(3))
     with pytest.raises(ValueError, match="delivery"):
         ScanSequence(det, (3, 3), delivery="late")
     with pytest.raises(ValueError, match="sensor_ndim"):

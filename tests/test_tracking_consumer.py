@@ -4,7 +4,7 @@ tracker's snapshots under each delivery rule, and the log seen at consumer time.
 from __future__ import annotations
 
 import numpy as np
-from synthetic_radar import random_detections
+from synthetic_radar import late_detections
 
 from trackers.linking_study import consumer_times
 from trackers.metrics.tracking import TrackLog
@@ -15,15 +15,10 @@ from trackers.tracking.consumer import at_consumer, availability
 EPOCHS = np.arange(0.0, 60.0, 1.5)
 
 
-def _det(seed=0):
-    return random_detections(np.random.default_rng(seed), n=400, t_end=60.0,
-                             mean_latency=(0.5, 3.0), per_message=True)  # fmt: skip
-
-
 def test_ideal_availability_is_the_consumer_time_of_exact_reprocessing():
     """Walking the ideal sequence gives max(e, latest arrival of the reports measured by e),
     the independent running-maximum formula of the radar-linking study."""
-    det = _det()
+    det = late_detections(0)
     got = availability(ScanSequence(det, (3, 3)), EPOCHS)
     run, t = np.meshgrid(np.arange(det.runs), EPOCHS, indexing="ij")
     ref = consumer_times(det.run, det.t_meas, det.t_arrival, run.ravel(), t.ravel())
@@ -31,7 +26,7 @@ def test_ideal_availability_is_the_consumer_time_of_exact_reprocessing():
 
 
 def test_availability_of_buffer_drop_and_retrodict():
-    det = _det(1)
+    det = late_detections(1)
     np.testing.assert_array_equal(availability(ScanSequence(det, (3, 3), "buffer", 2.0),
                                                EPOCHS, lag=2.0), np.tile(EPOCHS + 2.0, (4, 1)))
     ideal = availability(ScanSequence(det, (3, 3)), EPOCHS)

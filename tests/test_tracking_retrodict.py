@@ -8,20 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from synthetic_radar import KEPLER_EARTH, random_detections, test_radar
+from synthetic_radar import KEPLER_EARTH, late_detections, test_radar
 
 from trackers.metrics.tracking import score
 from trackers.sensors import observe
-from trackers.sensors.detections import Detections
 from trackers.sensors.synthetic import kepler_flight
 from trackers.tracking import ScanSequence, naive, preset, track
 from trackers.tracking.scans import _drop_out_of_sequence
-
-
-def _detections(rng) -> Detections:
-    """Random reports of two radars, one arrival time per (run, scan) message: radar a
-    0.5 s late on average, radar b 3 s."""
-    return random_detections(rng, n=400, t_end=60.0, mean_latency=(0.5, 3.0), per_message=True)
 
 
 def _processing_order(seq: ScanSequence, run: int) -> list[tuple[float, float, bool]]:
@@ -38,7 +31,7 @@ def test_late_reports_enter_where_they_reach_the_consumer():
     arrived before it (a per-run oracle on the report list), and every report is used once.
     (Radars send one message per scan and run, as the simulator does; with one arrival per
     report a scan's reports could straddle a late one, which whole scans cannot follow.)"""
-    det = _detections(np.random.default_rng(0))
+    det = late_detections(0)
     seq = ScanSequence(det, (3, 3), delivery="retrodict")
     oos = _drop_out_of_sequence(det)
     assert seq.late_reports == int(oos.sum()) > 20
@@ -60,7 +53,7 @@ def test_late_reports_enter_where_they_reach_the_consumer():
 
 
 def test_regular_scans_are_the_drop_delivery_and_received_marks_missing_messages():
-    det = _detections(np.random.default_rng(1))
+    det = late_detections(1)
     retro = ScanSequence(det, (3, 3), delivery="retrodict")
     drop = ScanSequence(det, (3, 3), delivery="drop")
     regular = [sc for sc in retro if not sc.late]
@@ -190,7 +183,7 @@ def test_a_late_window_holds_late_reports_to_the_end_of_their_arrival_window():
     """With ``late_window=W`` a late report arriving in [k W, (k + 1) W) is processed after
     every in-sequence report of its run that arrived before it (never too early) and before
     the first in-sequence report measured at or after (k + 1) W; late scans merge."""
-    det = _detections(np.random.default_rng(2))
+    det = late_detections(2)
     exact = ScanSequence(det, (3, 3), delivery="retrodict")
     W = 4.0
     held = ScanSequence(det, (3, 3), delivery="retrodict", late_window=W)
